@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "tributary",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "KafkaWire", targets: ["KafkaWire"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")
+    ],
+    targets: [
+        // C system libraries behind the compression codecs (Debian: zlib1g-dev liblz4-dev
+        // libzstd-dev libsnappy-dev; scripts/bootstrap.sh installs them).
+        .systemLibrary(
+            name: "CKafkaZlib", path: "Sources/CKafkaZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CKafkaLZ4", path: "Sources/CKafkaLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(
+            name: "CKafkaZstd", path: "Sources/CKafkaZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
+            name: "CKafkaSnappy", path: "Sources/CKafkaSnappy",
+            providers: [.apt(["libsnappy-dev"])]),
+        // CRC-32C with the SSE4.2 instruction where the CPU has it, and a portable table.
+        .target(name: "CKafkaCRC32C"),
+
+        // The protocol codec: no sockets, files or clocks.
+        .target(
+            name: "KafkaWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                "CKafkaCRC32C", "CKafkaZlib", "CKafkaLZ4", "CKafkaZstd", "CKafkaSnappy",
+            ]),
+
+        // Test support only: drives librdkafka's mock cluster (scripts/kafka_test_cluster.py).
+        // No product depends on it.
+        .target(name: "KafkaTestCluster"),
+
+        .testTarget(
+            name: "KafkaWireTests",
+            dependencies: [
+                "KafkaWire", "KafkaTestCluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "KafkaIntegrationTests",
+            dependencies: [
+                "KafkaWire", "KafkaTestCluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+    ]
+)

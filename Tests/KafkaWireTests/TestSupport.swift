@@ -1,0 +1,115 @@
+import Foundation
+import NIOCore
+
+/// Paths, fixtures and the reference Python tools the wire tests compare against.
+enum TestSupport {
+    /// The package root: the nearest directory above this file that holds Package.swift.
+    static let repositoryRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while url.path != "/" {
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                return url
+            }
+            url.deleteLastPathComponent()
+        }
+        fatalError("no Package.swift above \(#filePath)")
+    }()
+
+    /// The Kafka protocol reference pack, which lies beside the repository (../shared).
+    static var sharedProtocolDirectory: URL {
+        if let path = ProcessInfo.processInfo.environment["TRIBUTARY_SHARED"] {
+            return URL(fileURLWithPath: path).appendingPathComponent("kafka-protocol")
+        }
+        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/kafka-protocol")
+    }
+
+    /// Parses a JSON file from the repository's test vectors.
+    static func vectors(_ name: String) throws -> Any {
+        let url = repositoryRoot.appendingPathComponent("Tests/KafkaWireTests/Vectors").appendingPathComponent(name)
+        return try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+    }
+
+    /// Parses `shared/kafka-protocol/test-vectors.json`.
+    static func sharedVectors() throws -> [String: Any] {
+        let url = sharedProtocolDirectory.appendingPathComponent("test-vectors.json")
+        return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }
+
+    /// Runs a script from `scripts/` with the project's Python environment, feeding `input` on
+    /// stdin, and returns its stdout. Throws if it exits non-zero.
+    static func runPython(script: String, arguments: [String] = [], input: Data) throws -> Data {
+        let python = repositoryRoot.appendingPathComponent(".venv/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            throw TestSupportError(message: "\(python.path) is missing: run scripts/bootstrap.sh (make test does)")
+        }
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [repositoryRoot.appendingPathComponent("scripts").appendingPathComponent(script).path]
+            + arguments
+        let stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        // Write and read concurrently so neither pipe can fill and stall the other side.
+        let writer = Thread {
+            stdin.fileHandleForWriting.write(input)
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestSupportError(
+                message: "\(script) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
+        }
+        return output
+    }
+}
+
+struct TestSupportError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+extension ByteBuffer {
+    /// A buffer holding the bytes of a hex string (whitespace ignored).
+    init(hex: String) {
+        let digits = Array(hex.filter { !$0.isWhitespace }.utf8)
+        precondition(digits.count % 2 == 0, "odd-length hex string")
+        func nibble(_ c: UInt8) -> UInt8 {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: preconditionFailure("not a hex digit: \(c)")
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for i in stride(from: 0, to: digits.count, by: 2) {
+            bytes.append(nibble(digits[i]) << 4 | nibble(digits[i + 1]))
+        }
+        self.init(bytes: bytes)
+    }
+
+    /// The readable bytes as lowercase hex.
+    var hexString: String {
+        readableBytesView.map { byte in
+            let s = String(byte, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+    }
+
+    /// The readable bytes as base64.
+    var base64: String { Data(readableBytesView).base64EncodedString() }
+}
+
+/// Decodes optional base64 (JSON null → nil).
+func base64Bytes(_ value: Any?) -> [UInt8]? {
+    guard let string = value as? String else { return nil }
+    return Array(Data(base64Encoded: string)!)
+}

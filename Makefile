@@ -1,0 +1,37 @@
+# Tributary's commands. `make test` is what CI runs (.ci/run).
+SWIFT ?= swift
+
+.PHONY: test bootstrap build test-only format lint bench test-cluster clean
+
+## Installs what is missing (Debian packages, the Python test environment), builds, runs every test.
+test: bootstrap
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## Debian packages and the project-local Python environment (.venv) the tests use.
+bootstrap:
+	bash scripts/bootstrap.sh
+
+build: bootstrap
+	$(SWIFT) build
+
+## Tests only, assuming `make bootstrap` ran.
+test-only:
+	$(SWIFT) test
+
+format:
+	$(SWIFT) format --in-place --recursive Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks
+
+lint:
+	$(SWIFT) format lint --recursive Package.swift Sources Tests
+
+## Micro-benchmarks (package-benchmark): record-batch encoding per codec, CRC-32C.
+bench: bootstrap
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+## A local mock Kafka cluster (librdkafka's) for demos: prints its bootstrap list, runs until Ctrl-C.
+test-cluster: bootstrap
+	scripts/test-cluster --brokers 3
+
+clean:
+	rm -rf .build Benchmarks/.build

@@ -81,7 +81,7 @@ struct RecordBatchTests {
     @Test(arguments: RecordBatchTests.cases)
     func writerMatchesKafkaPythonByteForByte(_ c: Case) throws {
         let ours = try Self.write(c)
-        #expect(ours.hexString == ByteBuffer(bytes: c.batches["none"]!).hexString)
+        #expect(ours.hex == ByteBuffer(bytes: c.batches["none"]!).hex)
     }
 
     @Test(arguments: RecordBatchTests.cases)
@@ -150,7 +150,7 @@ struct RecordBatchTests {
 
         var a = RecordBatchWriter()
         a.append(timestamp: 1_700_000_000_000, key: nil as [UInt8]?, value: Array("hello".utf8))
-        #expect(try a.finish().hexString == expected[0])
+        #expect(try a.finish().hex == expected[0])
 
         var b = RecordBatchWriter()
         b.append(
@@ -158,7 +158,7 @@ struct RecordBatchTests {
             headers: [KafkaRecordHeader(key: "h", value: Array("x".utf8))])
         b.append(timestamp: 1_700_000_000_005, key: nil as [UInt8]?, value: [])
         let state = KafkaProducerState(producerId: 1000, producerEpoch: 0, baseSequence: 0)
-        #expect(try b.finish(producerState: state).hexString == expected[1])
+        #expect(try b.finish(producerState: state).hex == expected[1])
     }
 
     // MARK: - Writer behaviour

@@ -38,35 +38,7 @@ enum TestSupport {
     /// Runs a script from `scripts/` with the project's Python environment, feeding `input` on
     /// stdin, and returns its stdout. Throws if it exits non-zero.
     static func runPython(script: String, arguments: [String] = [], input: Data) throws -> Data {
-        let python = repositoryRoot.appendingPathComponent(".venv/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            throw TestSupportError(message: "\(python.path) is missing: run scripts/bootstrap.sh (make test does)")
-        }
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [repositoryRoot.appendingPathComponent("scripts").appendingPathComponent(script).path]
-            + arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        // Write and read concurrently so neither pipe can fill and stall the other side.
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(input)
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestSupportError(
-                message: "\(script) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
-        }
-        return output
+        try ReferencePython.run(script: "scripts/" + script, arguments, input: input)
     }
 }
 
@@ -97,7 +69,7 @@ extension ByteBuffer {
     }
 
     /// The readable bytes as lowercase hex.
-    var hexString: String {
+    var hex: String {
         readableBytesView.map { byte in
             let s = String(byte, radix: 16)
             return s.count == 1 ? "0" + s : s

@@ -8,23 +8,13 @@ enum ReferencePython {
         var description: String
     }
 
-    /// The package root: the nearest directory above this file that holds Package.swift.
-    static let repositoryRoot: URL = {
-        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while directory.path != "/" {
-            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-                return directory
-            }
-            directory.deleteLastPathComponent()
-        }
-        fatalError("no Package.swift above \(#filePath)")
-    }()
+    static var repositoryRoot: URL { TestSupport.repositoryRoot }
 
     static var executable: URL { repositoryRoot.appendingPathComponent(".venv/bin/python") }
 
-    /// Runs `python <script> <arguments>` (script relative to the repository root) and returns
-    /// its standard output. Throws with the standard error when the exit status is not 0.
-    static func run(script: String, _ arguments: [String]) throws -> Data {
+    /// Runs `python <script> <arguments>` (script relative to the repository root), with `input`
+    /// as its standard input, and returns its standard output. Throws with the standard error when the exit status is not 0.
+    static func run(script: String, _ arguments: [String], input: Data? = nil) throws -> Data {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw Failure(description: "no Python at \(executable.path); run scripts/bootstrap.sh")
         }
@@ -42,6 +32,11 @@ enum ReferencePython {
         let stderr = try FileHandle(forWritingTo: stderrURL)
         process.standardOutput = stdout
         process.standardError = stderr
+        if let input {
+            let stdinURL = directory.appendingPathComponent("stdin")
+            try input.write(to: stdinURL)
+            process.standardInput = try FileHandle(forReadingFrom: stdinURL)
+        }
         try process.run()
         process.waitUntilExit()
         try stdout.close()

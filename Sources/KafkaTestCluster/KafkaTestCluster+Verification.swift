@@ -74,10 +74,14 @@ extension KafkaTestCluster {
         }
     }
 
-    /// Produces with the harness's own librdkafka producer (acks=all, default retries) and
-    /// returns where each record landed, in input order. For testing the harness itself only.
+    /// Produces with the harness's own librdkafka producer and returns where each record
+    /// landed, in input order. For testing the harness itself only.
+    ///
+    /// - Parameters:
+    ///   - configuration: Extra librdkafka properties, e.g. `["enable.idempotence": "true"]`.
+    ///     Default: none (librdkafka defaults: acks=all, retries on, linger.ms=5 here).
     public func produceWithReferenceClient(
-        topic: String, records: [ReferenceRecord]
+        topic: String, records: [ReferenceRecord], configuration: [String: String] = [:]
     ) async throws -> [(partition: Int32, offset: Int64)] {
         let encoded: [[String: Any]] = records.map { record in
             [
@@ -89,7 +93,7 @@ extension KafkaTestCluster {
                 },
             ]
         }
-        let reply = try await send("produce", ["topic": topic, "records": encoded], decoding: ProduceReply.self)
+        let reply = try await send("produce", ["topic": topic, "records": encoded, "config": configuration], decoding: ProduceReply.self)
         return reply.deliveries.map { (partition: $0.partition, offset: $0.offset) }
     }
 

@@ -177,6 +177,62 @@ struct KafkaTestClusterTests {
         await cluster.stop()
     }
 
+    @Test func verifiersReportACorruptBatch() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["logs": 1])
+        let port = try #require(cluster.broker(1)).port
+        // test-vectors.md: Produce v7, logs/0, batch A (one record, value "hello").
+        let frame = hexBytes(
+            "00000076000000070000000400056167656e74ffffffff000075300000000100046c6f677300000001000000000000004900000000000000000000003dffffffff02e641a44b0000000000000000018bcfe568000000018bcfe56800ffffffffffffffffffffffffffff0000000116000000010a68656c6c6f00"
+        )
+        var corrupt = frame
+        let crcAt = try #require(indexOf([0xE6, 0x41, 0xA4, 0x4B], in: frame))
+        corrupt[crcAt + 3] ^= 0x01
+        let socket = try #require(LoopbackSocket(port: port))
+        defer { socket.close() }
+        func produce(_ request: [UInt8]) throws {
+            #expect(socket.send(request))
+            let size = try #require(socket.receive(exactly: 4))
+            let body = try #require(socket.receive(exactly: Int(int32(size, 0))))
+            #expect(int16(body, 4 + 4 + 2 + 4 + 4 + 4) == 0, "Produce error code")  // after corr, topic count, "logs", partition count, index
+        }
+
+        try produce(frame)
+        let clean = try await cluster.consume(topic: "logs", partitions: [0], timeout: .seconds(5))
+        #expect(clean.map(\.value) == [Array("hello".utf8)])
+
+        try produce(corrupt)
+        let batches = try await cluster.storedBatches(topic: "logs", partition: 0)
+        #expect(batches.map(\.baseOffset) == [0, 1])
+        #expect(batches.map(\.isCRCValid) == [true, false], "the mock stores a bad CRC; the reader must notice")
+        let error = await #expect(throws: KafkaTestClusterError.self) {
+            try await cluster.consume(topic: "logs", partitions: [0], timeout: .seconds(5))
+        }
+        #expect(error?.code == .commandFailed)
+        #expect(error?.message.localizedCaseInsensitiveContains("crc") == true, "\(String(describing: error))")
+        await cluster.stop()
+    }
+
+    @Test func droppingTheClusterEndsTheDriver() async throws {
+        var cluster: KafkaTestCluster? = try await KafkaTestCluster.start(brokers: 1)
+        let port = try #require(cluster?.broker(1)).port
+        let socket = try #require(LoopbackSocket(port: port))
+        socket.close()
+        cluster = nil  // no stop(): deinit must end the driver, and with it the listener
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(5)
+        var listening = true
+        while listening, clock.now < deadline {
+            if let probe = LoopbackSocket(port: port) {
+                probe.close()
+                try await Task.sleep(for: .milliseconds(50))
+            } else {
+                listening = false
+            }
+        }
+        #expect(!listening, "127.0.0.1:\(port) still accepts connections 5 s after the cluster was dropped")
+        _ = cluster
+    }
+
     @Test func failuresNameTheCommand() async throws {
         let cluster = try await KafkaTestCluster.start(brokers: 1)
         let error = await #expect(throws: KafkaTestClusterError.self) {
@@ -298,6 +354,22 @@ private func produceRange(port: Int) throws -> (min: Int16, max: Int16)? {
         }
     }
     return nil
+}
+
+private func hexBytes(_ hex: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var index = hex.startIndex
+    while index < hex.endIndex {
+        let next = hex.index(index, offsetBy: 2)
+        bytes.append(UInt8(hex[index..<next], radix: 16)!)
+        index = next
+    }
+    return bytes
+}
+
+private func indexOf(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+    guard haystack.count >= needle.count else { return nil }
+    return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<$0 + needle.count]) == needle }
 }
 
 private func int16(_ bytes: [UInt8], _ offset: Int) -> Int16 {

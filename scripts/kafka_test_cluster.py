@@ -406,12 +406,12 @@ class Verifier:
             self._metadata_consumer = None
 
 
-def recv_exactly(connection, count):
+def recv_exactly(connection, count, what="batches"):
     chunks, received = [], 0
     while received < count:
         chunk = connection.recv(count - received)
         if not chunk:
-            raise DriverError(f"batches: connection closed after {received} of {count} bytes")
+            raise DriverError(f"{what}: connection closed after {received} of {count} bytes")
         chunks.append(chunk)
         received += len(chunk)
     return b"".join(chunks)
@@ -442,6 +442,7 @@ class Server:
         self.lib = cluster.lib
         self.mc = cluster.mc
         self.verifier = Verifier(cluster.bootstrap)
+        self._implemented = None
 
     def create_topic(self, c):
         topic = field(c, "topic", str)
@@ -498,10 +499,33 @@ class Server:
         return {}
 
     def set_api_version(self, c):
-        api_key = field(c, "api_key")
+        api_key, low, high = field(c, "api_key"), field(c, "min"), field(c, "max")
+        implemented = self.implemented_versions().get(api_key)
+        if implemented is None:
+            raise DriverError(f"set_api_version: the mock has no handler for api_key {api_key}")
+        if (low, high) != (-1, -1) and not (0 <= low <= high <= implemented[1]):
+            raise DriverError(f"set_api_version {api_key}: range {low}..{high} is outside what the mock "
+                              f"implements ({implemented[0]}..{implemented[1]}); use -1/-1 to disable the API")
         self.cluster.check(self.lib.rd_kafka_mock_set_apiversion(
-            self.mc, api_key, field(c, "min"), field(c, "max")), f"set_api_version {api_key}")
+            self.mc, api_key, low, high), f"set_api_version {api_key}")
         return {}
+
+    def implemented_versions(self):
+        """ApiKey -> (min, max) the mock implements, read once by ApiVersions v0 before any change."""
+        if self._implemented is None:
+            broker = self.cluster.brokers()[0]
+            with socket.create_connection((broker["host"], broker["port"]), timeout=10) as connection:
+                connection.sendall(bytes.fromhex("0000000f001200000000000100056167656e74"))
+                (size,) = struct.unpack(">i", recv_exactly(connection, 4, "set_api_version"))
+                body = recv_exactly(connection, size, "set_api_version")
+            _, error, count = struct.unpack_from(">ihi", body, 0)
+            if error != 0:
+                raise DriverError(f"set_api_version: ApiVersions v0 answered error {error}")
+            self._implemented = {}
+            for index in range(count):
+                key, low, high = struct.unpack_from(">hhh", body, 10 + 6 * index)
+                self._implemented[key] = (low, high)
+        return self._implemented
 
     def start_request_tracking(self, c):
         self.lib.rd_kafka_mock_start_request_tracking(self.mc)
@@ -625,6 +649,10 @@ def serve(args):
         out.flush()
         return 1
     server = Server(cluster)
+    try:
+        server.implemented_versions()  # learn the handler ranges before any set_api_version
+    except (OSError, DriverError) as error:
+        log(f"could not read the mock's ApiVersions at start: {error}")
     out.write(json.dumps({"event": "ready", "bootstrap": cluster.bootstrap, "brokers": cluster.brokers()}) + "\n")
     out.flush()
     try:

@@ -57,7 +57,8 @@ extension KafkaTestCluster {
     }
 
     /// Changes the version range the brokers advertise in ApiVersions and accept for this key,
-    /// to pretend to be an older broker. `max` must not exceed what the mock implements; `-1/-1`
+    /// to pretend to be an older broker. `max` must not exceed what the mock implements (the
+    /// driver checks against the ranges it read at start and refuses otherwise); `-1/-1`
     /// disables the API.
     public func setApiVersion(apiKey: Int16, min: Int16, max: Int16) async throws {
         _ = try await send("set_api_version", ["api_key": Int(apiKey), "min": Int(min), "max": Int(max)])

@@ -139,6 +139,14 @@ struct KafkaTestClusterTests {
         try await cluster.setApiVersion(apiKey: 0, min: 0, max: 3)
         let after = try #require(try produceRange(port: port))
         #expect(after.min == 0 && after.max == 3)
+
+        // Above what the mock implements: refused, and the cap stays.
+        await #expect(throws: KafkaTestClusterError.self) {
+            try await cluster.setApiVersion(apiKey: 0, min: 0, max: 99)
+        }
+        #expect(try produceRange(port: port)?.max == 3)
+        try await cluster.setApiVersion(apiKey: 0, min: 0, max: before.max)
+        #expect(try produceRange(port: port)?.max == before.max)
         await cluster.stop()
     }
 

@@ -50,8 +50,12 @@ public enum KafkaFrame {
         return buffer.readSlice(length: Int(size))
     }
 
-    /// Splits a response payload into its header and body. `apiKey` and `version` are those of
-    /// the request the response answers: the header layout depends on them.
+    /// Splits a response payload into its header and body. `version` is that of the request the
+    /// response answers: the header layout depends on it.
+    ///
+    /// Bytes after the body are ignored, as the Java client and librdkafka ignore them: the
+    /// librdkafka mock cluster ends every flexible Metadata response with one more empty tag
+    /// section than the schema has. `ResponseMessage.readComplete` is the strict form.
     public static func readResponse<Response: KafkaResponseMessage>(
         _ type: Response.Type, version: Int16, payload: ByteBuffer
     ) throws -> (header: KafkaResponseHeader, body: Response) {
@@ -60,7 +64,7 @@ public enum KafkaFrame {
         let header = try KafkaResponseHeader.read(
             from: &payload,
             headerVersion: KafkaResponseHeader.headerVersion(apiKey: Response.apiKey, isFlexible: Response.isFlexible(version)))
-        let body = try Response.readComplete(from: &payload, version: version)
+        let body = try Response.read(from: &payload, version: version)
         return (header, body)
     }
 }

@@ -40,18 +40,36 @@ final class PlainKafkaSocket {
     func roundTrip<Request: KafkaRequestMessage, Response: KafkaResponseMessage>(
         _ request: Request, version: Int16, expecting: Response.Type
     ) throws -> Response {
+        let (correlationId, payload) = try exchange(request, version: version)
+        let (header, body) = try KafkaFrame.readResponse(Response.self, version: version, payload: payload)
+        guard header.correlationId == correlationId else {
+            throw SocketError("correlation id \(header.correlationId), expected \(correlationId)")
+        }
+        return body
+    }
+
+    /// ApiVersions at `version`, read with the negotiation rule (an UNSUPPORTED_VERSION answer is
+    /// not trusted beyond its error code).
+    func apiVersions(version: Int16) throws -> ApiVersionsResponse.NegotiationOutcome {
+        let (correlationId, payload) = try exchange(
+            ApiVersionsRequest(clientSoftwareName: "tributary", clientSoftwareVersion: "0.1.0"), version: version)
+        var body = payload
+        let header = try KafkaResponseHeader.read(from: &body, headerVersion: 0)
+        guard header.correlationId == correlationId else {
+            throw SocketError("correlation id \(header.correlationId), expected \(correlationId)")
+        }
+        return try ApiVersionsResponse.readNegotiating(from: &body, version: version)
+    }
+
+    /// Sends one request frame and returns its correlation id and the response payload.
+    func exchange<Request: KafkaRequestMessage>(_ request: Request, version: Int16) throws -> (Int32, ByteBuffer) {
         let correlationId = nextCorrelationId
         nextCorrelationId += 1
         var frame = ByteBuffer()
         try KafkaFrame.writeRequest(
             request, version: version, correlationId: correlationId, clientId: clientId, into: &frame)
         try send(frame)
-        let payload = try receiveFrame()
-        let (header, body) = try KafkaFrame.readResponse(Response.self, version: version, payload: payload)
-        guard header.correlationId == correlationId else {
-            throw SocketError("correlation id \(header.correlationId), expected \(correlationId)")
-        }
-        return body
+        return (correlationId, try receiveFrame())
     }
 
     func send(_ frame: ByteBuffer) throws {

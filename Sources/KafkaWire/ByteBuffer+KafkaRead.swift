@@ -90,9 +90,27 @@ extension ByteBuffer {
 
     /// Reads an unsigned varint that must be complete.
     public mutating func readKafkaUnsignedVarint(at location: @autoclosure () -> String) throws -> UInt32 {
+        try requireComplete(at: location()) { try $0.readUnsignedVarint() }
+    }
+
+    /// Reads a zigzag varint that must be complete.
+    public mutating func readKafkaVarint(at location: @autoclosure () -> String) throws -> Int32 {
+        try requireComplete(at: location()) { try $0.readVarint() }
+    }
+
+    /// Reads a zigzag varlong that must be complete.
+    public mutating func readKafkaVarlong(at location: @autoclosure () -> String) throws -> Int64 {
+        try requireComplete(at: location()) { try $0.readVarlong() }
+    }
+
+    /// Runs a nil-when-incomplete reader on complete input: nil becomes `.truncated`, and errors
+    /// without a location get this one.
+    private mutating func requireComplete<T>(
+        at location: @autoclosure () -> String, _ read: (inout ByteBuffer) throws -> T?
+    ) throws -> T {
         do {
-            guard let value = try readUnsignedVarint() else {
-                throw KafkaWireError(.truncated, "unsigned varint cut short", location: location())
+            guard let value = try read(&self) else {
+                throw KafkaWireError(.truncated, "varint cut short", location: location())
             }
             return value
         } catch var error as KafkaWireError {

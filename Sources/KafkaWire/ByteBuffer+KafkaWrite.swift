@@ -9,37 +9,34 @@ extension ByteBuffer {
     @inlinable
     @discardableResult
     public mutating func writeUnsignedVarint(_ value: UInt32) -> Int {
-        var v = value
-        var n = 0
-        while v >= 0x80 {
-            writeInteger(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-            n += 1
-        }
-        writeInteger(UInt8(truncatingIfNeeded: v))
-        return n + 1
+        writeLEB128(value)
     }
 
     /// Writes a zigzag varint (record fields).
     @inlinable
     @discardableResult
     public mutating func writeVarint(_ value: Int32) -> Int {
-        writeUnsignedVarint(Varint.zigzag(value))
+        writeLEB128(Varint.zigzag(value))
     }
 
     /// Writes a zigzag varlong (record timestamp deltas).
     @inlinable
     @discardableResult
     public mutating func writeVarlong(_ value: Int64) -> Int {
-        var v = Varint.zigzag(value)
-        var n = 0
+        writeLEB128(Varint.zigzag(value))
+    }
+
+    @inlinable
+    mutating func writeLEB128<T: FixedWidthInteger & UnsignedInteger>(_ value: T) -> Int {
+        var v = value
+        var n = 1
         while v >= 0x80 {
             writeInteger(UInt8(truncatingIfNeeded: v) | 0x80)
             v >>= 7
             n += 1
         }
         writeInteger(UInt8(truncatingIfNeeded: v))
-        return n + 1
+        return n
     }
 
     /// Writes a boolean as one byte, 0 or 1.

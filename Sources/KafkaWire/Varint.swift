@@ -7,31 +7,25 @@ public enum Varint {
     /// Bytes an unsigned LEB128 varint of `value` takes (1…5).
     @inlinable
     public static func size(unsigned value: UInt32) -> Int {
-        var v = value
-        var n = 1
-        while v >= 0x80 {
-            v >>= 7
-            n += 1
-        }
-        return n
+        leb128Size(value)
     }
 
     /// Bytes a zigzag varint of `value` takes (1…5).
     @inlinable
     public static func size(_ value: Int32) -> Int {
-        size(unsigned: zigzag(value))
+        leb128Size(zigzag(value))
     }
 
     /// Bytes a zigzag varlong of `value` takes (1…10).
     @inlinable
     public static func size(_ value: Int64) -> Int {
-        var v = zigzag(value)
-        var n = 1
-        while v >= 0x80 {
-            v >>= 7
-            n += 1
-        }
-        return n
+        leb128Size(zigzag(value))
+    }
+
+    @inlinable
+    static func leb128Size<T: FixedWidthInteger & UnsignedInteger>(_ value: T) -> Int {
+        // 7 payload bits per byte; zero still takes one byte.
+        max(1, (T.bitWidth - value.leadingZeroBitCount + 6) / 7)
     }
 
     @inlinable

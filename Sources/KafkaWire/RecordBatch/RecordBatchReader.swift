@@ -127,15 +127,7 @@ public enum RecordBatchReader {
     private static func readRecord(_ records: inout ByteBuffer, batch: RecordBatch, index: Int) throws -> KafkaRecord {
         let location = "RecordBatch record[\(index)]"
         func varint(_ what: String) throws -> Int32 {
-            do {
-                guard let value = try records.readVarint() else {
-                    throw KafkaWireError(.truncated, "\(what) cut short", location: location)
-                }
-                return value
-            } catch var error as KafkaWireError {
-                if error.location.isEmpty { error.location = location + " " + what }
-                throw error
-            }
+            try records.readKafkaVarint(at: location + " " + what)
         }
         let length = try varint("length")
         guard length >= RecordBatchLayout.minimumRecordSize - 1, Int(length) <= records.readableBytes else {
@@ -151,20 +143,10 @@ public enum RecordBatchReader {
         _ records: inout ByteBuffer, length: Int32, batch: RecordBatch, location: String
     ) throws -> KafkaRecord {
         func varint(_ what: String) throws -> Int32 {
-            do {
-                guard let value = try records.readVarint() else {
-                    throw KafkaWireError(.truncated, "\(what) cut short", location: location)
-                }
-                return value
-            } catch var error as KafkaWireError {
-                if error.location.isEmpty { error.location = location + " " + what }
-                throw error
-            }
+            try records.readKafkaVarint(at: location + " " + what)
         }
         _ = try records.readKafkaInteger(as: Int8.self, at: location + " attributes")
-        guard let timestampDelta = try records.readVarlong() else {
-            throw KafkaWireError(.truncated, "timestampDelta cut short", location: location)
-        }
+        let timestampDelta = try records.readKafkaVarlong(at: location + " timestampDelta")
         let offsetDelta = try varint("offsetDelta")
         func bytesField(_ what: String) throws -> ByteBuffer? {
             let count = try varint(what + " length")

@@ -88,7 +88,7 @@ public struct RecordBatchWriter: Sendable {
             Self.put(unsigned: Varint.zigzag(Int32(truncatingIfNeeded: body)), &p)
             p.storeBytes(of: 0, as: UInt8.self)  // record attributes: none are defined
             p += 1
-            Self.put(unsigned64: Varint.zigzag(timestampDelta), &p)
+            Self.put(unsigned: Varint.zigzag(timestampDelta), &p)
             Self.put(unsigned: Varint.zigzag(offsetDelta), &p)
             Self.put(bytes: key, &p)
             Self.put(bytes: value, &p)
@@ -225,19 +225,7 @@ public struct RecordBatchWriter: Sendable {
     }
 
     @inlinable
-    static func put(unsigned value: UInt32, _ p: inout UnsafeMutableRawPointer) {
-        var v = value
-        while v >= 0x80 {
-            p.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, as: UInt8.self)
-            p += 1
-            v >>= 7
-        }
-        p.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)
-        p += 1
-    }
-
-    @inlinable
-    static func put(unsigned64 value: UInt64, _ p: inout UnsafeMutableRawPointer) {
+    static func put<T: FixedWidthInteger & UnsignedInteger>(unsigned value: T, _ p: inout UnsafeMutableRawPointer) {
         var v = value
         while v >= 0x80 {
             p.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, as: UInt8.self)

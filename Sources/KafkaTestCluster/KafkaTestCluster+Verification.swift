@@ -17,7 +17,8 @@ extension KafkaTestCluster {
     public func partitionLeaders(topic: String) async throws -> [PartitionLeadership] {
         let reply = try await send("leaders", ["topic": topic], decoding: PartitionsReply<WireLeadership>.self)
         return reply.partitions.map {
-            PartitionLeadership(partition: $0.partition, leader: $0.leader, replicas: $0.replicas, inSyncReplicas: $0.isrs)
+            PartitionLeadership(
+                partition: $0.partition, leader: $0.leader, replicas: $0.replicas, inSyncReplicas: $0.isrs)
         }
     }
 
@@ -93,7 +94,8 @@ extension KafkaTestCluster {
                 },
             ]
         }
-        let reply = try await send("produce", ["topic": topic, "records": encoded, "config": configuration], decoding: ProduceReply.self)
+        let reply = try await send(
+            "produce", ["topic": topic, "records": encoded, "config": configuration], decoding: ProduceReply.self)
         return reply.deliveries.map { (partition: $0.partition, offset: $0.offset) }
     }
 

@@ -227,7 +227,9 @@ extension ByteBuffer {
     public mutating func readKafkaRequiredArrayCount(
         flexible: Bool, minimumElementSize: Int = 1, at location: @autoclosure () -> String
     ) throws -> Int {
-        guard let count = try readKafkaArrayCount(flexible: flexible, minimumElementSize: minimumElementSize, at: location())
+        guard
+            let count = try readKafkaArrayCount(
+                flexible: flexible, minimumElementSize: minimumElementSize, at: location())
         else {
             throw KafkaWireError(.invalidValue, "null where an array is required", location: location())
         }
@@ -249,7 +251,8 @@ extension ByteBuffer {
         for _ in 0..<count {
             let tag = try readKafkaUnsignedVarint(at: location() + " tag")
             if let previous, tag <= previous {
-                throw KafkaWireError(.invalidValue, "tags out of order (\(tag) after \(previous))", location: location())
+                throw KafkaWireError(
+                    .invalidValue, "tags out of order (\(tag) after \(previous))", location: location())
             }
             previous = tag
             let size = Int(try readKafkaUnsignedVarint(at: location() + " tag \(tag) size"))

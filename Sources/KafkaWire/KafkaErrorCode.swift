@@ -358,226 +358,323 @@ extension KafkaErrorCode {
     /// The one table: code, Kafka's name, the Java exception's class, Kafka's default message
     /// (first sentence). In numeric order.
     fileprivate static let table: [Entry] = [
-        Entry(-1, "UNKNOWN_SERVER_ERROR", .nonRetriable,
-              "The server experienced an unexpected error when processing the request."),
+        Entry(
+            -1, "UNKNOWN_SERVER_ERROR", .nonRetriable,
+            "The server experienced an unexpected error when processing the request."),
         Entry(0, "NONE", .nonRetriable, "No error."),
-        Entry(1, "OFFSET_OUT_OF_RANGE", .nonRetriable,
-              "The requested offset is not within the range of offsets maintained by the server."),
-        Entry(2, "CORRUPT_MESSAGE", .retriable,
-              "This message has failed its CRC checksum, exceeds the valid size, has a null key for a compacted topic, or is otherwise corrupt."),
-        Entry(3, "UNKNOWN_TOPIC_OR_PARTITION", .invalidMetadata,
-              "This server does not host this topic-partition."),
+        Entry(
+            1, "OFFSET_OUT_OF_RANGE", .nonRetriable,
+            "The requested offset is not within the range of offsets maintained by the server."),
+        Entry(
+            2, "CORRUPT_MESSAGE", .retriable,
+            "This message has failed its CRC checksum, exceeds the valid size, has a null key for a compacted topic, or is otherwise corrupt."
+        ),
+        Entry(
+            3, "UNKNOWN_TOPIC_OR_PARTITION", .invalidMetadata,
+            "This server does not host this topic-partition."),
         Entry(4, "INVALID_FETCH_SIZE", .nonRetriable, "The requested fetch size is invalid."),
-        Entry(5, "LEADER_NOT_AVAILABLE", .invalidMetadata,
-              "There is no leader for this topic-partition as we are in the middle of a leadership election."),
-        Entry(6, "NOT_LEADER_OR_FOLLOWER", .invalidMetadata,
-              "For requests intended only for the leader, this error indicates that the broker is not the current leader."),
+        Entry(
+            5, "LEADER_NOT_AVAILABLE", .invalidMetadata,
+            "There is no leader for this topic-partition as we are in the middle of a leadership election."),
+        Entry(
+            6, "NOT_LEADER_OR_FOLLOWER", .invalidMetadata,
+            "For requests intended only for the leader, this error indicates that the broker is not the current leader."
+        ),
         Entry(7, "REQUEST_TIMED_OUT", .retriable, "The request timed out."),
         Entry(8, "BROKER_NOT_AVAILABLE", .nonRetriable, "The broker is not available."),
-        Entry(9, "REPLICA_NOT_AVAILABLE", .invalidMetadata,
-              "The replica is not available for the requested topic-partition."),
-        Entry(10, "MESSAGE_TOO_LARGE", .nonRetriable,
-              "The request included a message larger than the max message size the server will accept."),
+        Entry(
+            9, "REPLICA_NOT_AVAILABLE", .invalidMetadata,
+            "The replica is not available for the requested topic-partition."),
+        Entry(
+            10, "MESSAGE_TOO_LARGE", .nonRetriable,
+            "The request included a message larger than the max message size the server will accept."),
         Entry(11, "STALE_CONTROLLER_EPOCH", .nonRetriable, "The controller moved to another broker."),
-        Entry(12, "OFFSET_METADATA_TOO_LARGE", .nonRetriable,
-              "The metadata field of the offset request was too large."),
-        Entry(13, "NETWORK_EXCEPTION", .invalidMetadata,
-              "The server disconnected before a response was received."),
-        Entry(14, "COORDINATOR_LOAD_IN_PROGRESS", .retriable,
-              "The coordinator is loading and hence can't process requests."),
+        Entry(
+            12, "OFFSET_METADATA_TOO_LARGE", .nonRetriable,
+            "The metadata field of the offset request was too large."),
+        Entry(
+            13, "NETWORK_EXCEPTION", .invalidMetadata,
+            "The server disconnected before a response was received."),
+        Entry(
+            14, "COORDINATOR_LOAD_IN_PROGRESS", .retriable,
+            "The coordinator is loading and hence can't process requests."),
         Entry(15, "COORDINATOR_NOT_AVAILABLE", .retriable, "The coordinator is not available."),
         Entry(16, "NOT_COORDINATOR", .retriable, "This is not the correct coordinator."),
-        Entry(17, "INVALID_TOPIC_EXCEPTION", .nonRetriable,
-              "The request attempted to perform an operation on an invalid topic."),
-        Entry(18, "RECORD_LIST_TOO_LARGE", .nonRetriable,
-              "The request included message batch larger than the configured segment size on the server."),
-        Entry(19, "NOT_ENOUGH_REPLICAS", .retriable,
-              "Messages are rejected since there are fewer in-sync replicas than required."),
-        Entry(20, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", .retriable,
-              "Messages are written to the log, but to fewer in-sync replicas than required."),
-        Entry(21, "INVALID_REQUIRED_ACKS", .nonRetriable,
-              "Produce request specified an invalid value for required acks."),
+        Entry(
+            17, "INVALID_TOPIC_EXCEPTION", .nonRetriable,
+            "The request attempted to perform an operation on an invalid topic."),
+        Entry(
+            18, "RECORD_LIST_TOO_LARGE", .nonRetriable,
+            "The request included message batch larger than the configured segment size on the server."),
+        Entry(
+            19, "NOT_ENOUGH_REPLICAS", .retriable,
+            "Messages are rejected since there are fewer in-sync replicas than required."),
+        Entry(
+            20, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", .retriable,
+            "Messages are written to the log, but to fewer in-sync replicas than required."),
+        Entry(
+            21, "INVALID_REQUIRED_ACKS", .nonRetriable,
+            "Produce request specified an invalid value for required acks."),
         Entry(22, "ILLEGAL_GENERATION", .nonRetriable, "Specified group generation id is not valid."),
-        Entry(23, "INCONSISTENT_GROUP_PROTOCOL", .nonRetriable,
-              "The group member's supported protocols are incompatible with those of existing members or first group member tried to join with empty protocol type or empty protocol list."),
+        Entry(
+            23, "INCONSISTENT_GROUP_PROTOCOL", .nonRetriable,
+            "The group member's supported protocols are incompatible with those of existing members or first group member tried to join with empty protocol type or empty protocol list."
+        ),
         Entry(24, "INVALID_GROUP_ID", .nonRetriable, "The group id is invalid."),
         Entry(25, "UNKNOWN_MEMBER_ID", .nonRetriable, "The coordinator is not aware of this member."),
-        Entry(26, "INVALID_SESSION_TIMEOUT", .nonRetriable,
-              "The session timeout is not within the range allowed by the broker (as configured by group.min.session.timeout.ms and group.max.session.timeout.ms)."),
+        Entry(
+            26, "INVALID_SESSION_TIMEOUT", .nonRetriable,
+            "The session timeout is not within the range allowed by the broker (as configured by group.min.session.timeout.ms and group.max.session.timeout.ms)."
+        ),
         Entry(27, "REBALANCE_IN_PROGRESS", .nonRetriable, "The group is rebalancing, so a rejoin is needed."),
-        Entry(28, "INVALID_COMMIT_OFFSET_SIZE", .nonRetriable,
-              "The committing offset data size is not valid."),
+        Entry(
+            28, "INVALID_COMMIT_OFFSET_SIZE", .nonRetriable,
+            "The committing offset data size is not valid."),
         Entry(29, "TOPIC_AUTHORIZATION_FAILED", .nonRetriable, "Topic authorization failed."),
         Entry(30, "GROUP_AUTHORIZATION_FAILED", .nonRetriable, "Group authorization failed."),
         Entry(31, "CLUSTER_AUTHORIZATION_FAILED", .nonRetriable, "Cluster authorization failed."),
-        Entry(32, "INVALID_TIMESTAMP", .nonRetriable,
-              "The timestamp of the message is out of acceptable range."),
-        Entry(33, "UNSUPPORTED_SASL_MECHANISM", .nonRetriable,
-              "The broker does not support the requested SASL mechanism."),
+        Entry(
+            32, "INVALID_TIMESTAMP", .nonRetriable,
+            "The timestamp of the message is out of acceptable range."),
+        Entry(
+            33, "UNSUPPORTED_SASL_MECHANISM", .nonRetriable,
+            "The broker does not support the requested SASL mechanism."),
         Entry(34, "ILLEGAL_SASL_STATE", .nonRetriable, "Request is not valid given the current SASL state."),
         Entry(35, "UNSUPPORTED_VERSION", .nonRetriable, "The version of API is not supported."),
         Entry(36, "TOPIC_ALREADY_EXISTS", .nonRetriable, "Topic with this name already exists."),
         Entry(37, "INVALID_PARTITIONS", .nonRetriable, "Number of partitions is below 1."),
-        Entry(38, "INVALID_REPLICATION_FACTOR", .nonRetriable,
-              "Replication factor is below 1 or larger than the number of available brokers."),
+        Entry(
+            38, "INVALID_REPLICATION_FACTOR", .nonRetriable,
+            "Replication factor is below 1 or larger than the number of available brokers."),
         Entry(39, "INVALID_REPLICA_ASSIGNMENT", .nonRetriable, "Replica assignment is invalid."),
         Entry(40, "INVALID_CONFIG", .nonRetriable, "Configuration is invalid."),
         Entry(41, "NOT_CONTROLLER", .retriable, "This is not the correct controller for this cluster."),
-        Entry(42, "INVALID_REQUEST", .nonRetriable,
-              "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker."),
-        Entry(43, "UNSUPPORTED_FOR_MESSAGE_FORMAT", .nonRetriable,
-              "The message format version on the broker does not support the request."),
-        Entry(44, "POLICY_VIOLATION", .nonRetriable,
-              "Request parameters do not satisfy the configured policy."),
-        Entry(45, "OUT_OF_ORDER_SEQUENCE_NUMBER", .nonRetriable,
-              "The broker received an out of order sequence number."),
-        Entry(46, "DUPLICATE_SEQUENCE_NUMBER", .nonRetriable,
-              "The broker received a duplicate sequence number."),
-        Entry(47, "INVALID_PRODUCER_EPOCH", .nonRetriable,
-              "Producer attempted to produce with an old epoch."),
-        Entry(48, "INVALID_TXN_STATE", .nonRetriable,
-              "The producer attempted a transactional operation in an invalid state."),
-        Entry(49, "INVALID_PRODUCER_ID_MAPPING", .nonRetriable,
-              "The producer attempted to use a producer id which is not currently assigned to its transactional id."),
-        Entry(50, "INVALID_TRANSACTION_TIMEOUT", .nonRetriable,
-              "The transaction timeout is larger than the maximum value allowed by the broker (as configured by transaction.max.timeout.ms)."),
-        Entry(51, "CONCURRENT_TRANSACTIONS", .retriable,
-              "The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing."),
-        Entry(52, "TRANSACTION_COORDINATOR_FENCED", .nonRetriable,
-              "Indicates that the transaction coordinator sending a WriteTxnMarker is no longer the current coordinator for a given producer."),
-        Entry(53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", .nonRetriable,
-              "Transactional Id authorization failed."),
+        Entry(
+            42, "INVALID_REQUEST", .nonRetriable,
+            "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker."
+        ),
+        Entry(
+            43, "UNSUPPORTED_FOR_MESSAGE_FORMAT", .nonRetriable,
+            "The message format version on the broker does not support the request."),
+        Entry(
+            44, "POLICY_VIOLATION", .nonRetriable,
+            "Request parameters do not satisfy the configured policy."),
+        Entry(
+            45, "OUT_OF_ORDER_SEQUENCE_NUMBER", .nonRetriable,
+            "The broker received an out of order sequence number."),
+        Entry(
+            46, "DUPLICATE_SEQUENCE_NUMBER", .nonRetriable,
+            "The broker received a duplicate sequence number."),
+        Entry(
+            47, "INVALID_PRODUCER_EPOCH", .nonRetriable,
+            "Producer attempted to produce with an old epoch."),
+        Entry(
+            48, "INVALID_TXN_STATE", .nonRetriable,
+            "The producer attempted a transactional operation in an invalid state."),
+        Entry(
+            49, "INVALID_PRODUCER_ID_MAPPING", .nonRetriable,
+            "The producer attempted to use a producer id which is not currently assigned to its transactional id."),
+        Entry(
+            50, "INVALID_TRANSACTION_TIMEOUT", .nonRetriable,
+            "The transaction timeout is larger than the maximum value allowed by the broker (as configured by transaction.max.timeout.ms)."
+        ),
+        Entry(
+            51, "CONCURRENT_TRANSACTIONS", .retriable,
+            "The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing."
+        ),
+        Entry(
+            52, "TRANSACTION_COORDINATOR_FENCED", .nonRetriable,
+            "Indicates that the transaction coordinator sending a WriteTxnMarker is no longer the current coordinator for a given producer."
+        ),
+        Entry(
+            53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", .nonRetriable,
+            "Transactional Id authorization failed."),
         Entry(54, "SECURITY_DISABLED", .nonRetriable, "Security features are disabled."),
-        Entry(55, "OPERATION_NOT_ATTEMPTED", .nonRetriable,
-              "The broker did not attempt to execute this operation."),
-        Entry(56, "KAFKA_STORAGE_ERROR", .invalidMetadata,
-              "Disk error when trying to access log file on the disk."),
-        Entry(57, "LOG_DIR_NOT_FOUND", .nonRetriable,
-              "The user-specified log directory is not found in the broker config."),
+        Entry(
+            55, "OPERATION_NOT_ATTEMPTED", .nonRetriable,
+            "The broker did not attempt to execute this operation."),
+        Entry(
+            56, "KAFKA_STORAGE_ERROR", .invalidMetadata,
+            "Disk error when trying to access log file on the disk."),
+        Entry(
+            57, "LOG_DIR_NOT_FOUND", .nonRetriable,
+            "The user-specified log directory is not found in the broker config."),
         Entry(58, "SASL_AUTHENTICATION_FAILED", .nonRetriable, "SASL Authentication failed."),
-        Entry(59, "UNKNOWN_PRODUCER_ID", .nonRetriable,
-              "This exception is raised by the broker if it could not locate the producer metadata associated with the producerId in question."),
+        Entry(
+            59, "UNKNOWN_PRODUCER_ID", .nonRetriable,
+            "This exception is raised by the broker if it could not locate the producer metadata associated with the producerId in question."
+        ),
         Entry(60, "REASSIGNMENT_IN_PROGRESS", .nonRetriable, "A partition reassignment is in progress."),
-        Entry(61, "DELEGATION_TOKEN_AUTH_DISABLED", .nonRetriable,
-              "Delegation Token feature is not enabled."),
+        Entry(
+            61, "DELEGATION_TOKEN_AUTH_DISABLED", .nonRetriable,
+            "Delegation Token feature is not enabled."),
         Entry(62, "DELEGATION_TOKEN_NOT_FOUND", .nonRetriable, "Delegation Token is not found on server."),
-        Entry(63, "DELEGATION_TOKEN_OWNER_MISMATCH", .nonRetriable,
-              "Specified Principal is not valid Owner/Renewer."),
-        Entry(64, "DELEGATION_TOKEN_REQUEST_NOT_ALLOWED", .nonRetriable,
-              "Delegation Token requests are not allowed on PLAINTEXT/1-way SSL channels and on delegation token authenticated channels."),
-        Entry(65, "DELEGATION_TOKEN_AUTHORIZATION_FAILED", .nonRetriable,
-              "Delegation Token authorization failed."),
+        Entry(
+            63, "DELEGATION_TOKEN_OWNER_MISMATCH", .nonRetriable,
+            "Specified Principal is not valid Owner/Renewer."),
+        Entry(
+            64, "DELEGATION_TOKEN_REQUEST_NOT_ALLOWED", .nonRetriable,
+            "Delegation Token requests are not allowed on PLAINTEXT/1-way SSL channels and on delegation token authenticated channels."
+        ),
+        Entry(
+            65, "DELEGATION_TOKEN_AUTHORIZATION_FAILED", .nonRetriable,
+            "Delegation Token authorization failed."),
         Entry(66, "DELEGATION_TOKEN_EXPIRED", .nonRetriable, "Delegation Token is expired."),
         Entry(67, "INVALID_PRINCIPAL_TYPE", .nonRetriable, "Supplied principalType is not supported."),
         Entry(68, "NON_EMPTY_GROUP", .nonRetriable, "The group is not empty."),
         Entry(69, "GROUP_ID_NOT_FOUND", .nonRetriable, "The group id does not exist."),
         Entry(70, "FETCH_SESSION_ID_NOT_FOUND", .retriable, "The fetch session ID was not found."),
         Entry(71, "INVALID_FETCH_SESSION_EPOCH", .retriable, "The fetch session epoch is invalid."),
-        Entry(72, "LISTENER_NOT_FOUND", .invalidMetadata,
-              "There is no listener on the leader broker that matches the listener on which metadata request was processed."),
+        Entry(
+            72, "LISTENER_NOT_FOUND", .invalidMetadata,
+            "There is no listener on the leader broker that matches the listener on which metadata request was processed."
+        ),
         Entry(73, "TOPIC_DELETION_DISABLED", .nonRetriable, "Topic deletion is disabled."),
-        Entry(74, "FENCED_LEADER_EPOCH", .invalidMetadata,
-              "The leader epoch in the request is older than the epoch on the broker."),
-        Entry(75, "UNKNOWN_LEADER_EPOCH", .retriable,
-              "The leader epoch in the request is newer than the epoch on the broker."),
-        Entry(76, "UNSUPPORTED_COMPRESSION_TYPE", .nonRetriable,
-              "The requesting client does not support the compression type of given partition."),
+        Entry(
+            74, "FENCED_LEADER_EPOCH", .invalidMetadata,
+            "The leader epoch in the request is older than the epoch on the broker."),
+        Entry(
+            75, "UNKNOWN_LEADER_EPOCH", .retriable,
+            "The leader epoch in the request is newer than the epoch on the broker."),
+        Entry(
+            76, "UNSUPPORTED_COMPRESSION_TYPE", .nonRetriable,
+            "The requesting client does not support the compression type of given partition."),
         Entry(77, "STALE_BROKER_EPOCH", .nonRetriable, "Broker epoch has changed."),
-        Entry(78, "OFFSET_NOT_AVAILABLE", .retriable,
-              "The leader high watermark has not caught up from a recent leader election so the offsets cannot be guaranteed to be monotonically increasing."),
-        Entry(79, "MEMBER_ID_REQUIRED", .nonRetriable,
-              "The group member needs to have a valid member id before actually entering a consumer group."),
-        Entry(80, "PREFERRED_LEADER_NOT_AVAILABLE", .invalidMetadata,
-              "The preferred leader was not available."),
+        Entry(
+            78, "OFFSET_NOT_AVAILABLE", .retriable,
+            "The leader high watermark has not caught up from a recent leader election so the offsets cannot be guaranteed to be monotonically increasing."
+        ),
+        Entry(
+            79, "MEMBER_ID_REQUIRED", .nonRetriable,
+            "The group member needs to have a valid member id before actually entering a consumer group."),
+        Entry(
+            80, "PREFERRED_LEADER_NOT_AVAILABLE", .invalidMetadata,
+            "The preferred leader was not available."),
         Entry(81, "GROUP_MAX_SIZE_REACHED", .nonRetriable, "The group has reached its maximum size."),
-        Entry(82, "FENCED_INSTANCE_ID", .nonRetriable,
-              "The broker rejected this static consumer since another consumer with the same group.instance.id has registered with a different member.id."),
-        Entry(83, "ELIGIBLE_LEADERS_NOT_AVAILABLE", .invalidMetadata,
-              "Eligible topic partition leaders are not available."),
+        Entry(
+            82, "FENCED_INSTANCE_ID", .nonRetriable,
+            "The broker rejected this static consumer since another consumer with the same group.instance.id has registered with a different member.id."
+        ),
+        Entry(
+            83, "ELIGIBLE_LEADERS_NOT_AVAILABLE", .invalidMetadata,
+            "Eligible topic partition leaders are not available."),
         Entry(84, "ELECTION_NOT_NEEDED", .invalidMetadata, "Leader election not needed for topic partition."),
         Entry(85, "NO_REASSIGNMENT_IN_PROGRESS", .nonRetriable, "No partition reassignment is in progress."),
-        Entry(86, "GROUP_SUBSCRIBED_TO_TOPIC", .nonRetriable,
-              "Deleting offsets of a topic is forbidden while the consumer group is actively subscribed to it."),
-        Entry(87, "INVALID_RECORD", .nonRetriable,
-              "This record has failed the validation on broker and hence will be rejected."),
-        Entry(88, "UNSTABLE_OFFSET_COMMIT", .retriable,
-              "There are unstable offsets that need to be cleared."),
+        Entry(
+            86, "GROUP_SUBSCRIBED_TO_TOPIC", .nonRetriable,
+            "Deleting offsets of a topic is forbidden while the consumer group is actively subscribed to it."),
+        Entry(
+            87, "INVALID_RECORD", .nonRetriable,
+            "This record has failed the validation on broker and hence will be rejected."),
+        Entry(
+            88, "UNSTABLE_OFFSET_COMMIT", .retriable,
+            "There are unstable offsets that need to be cleared."),
         Entry(89, "THROTTLING_QUOTA_EXCEEDED", .retriable, "The throttling quota has been exceeded."),
-        Entry(90, "PRODUCER_FENCED", .nonRetriable,
-              "There is a newer producer with the same transactionalId which fences the current one."),
-        Entry(91, "RESOURCE_NOT_FOUND", .nonRetriable,
-              "A request illegally referred to a resource that does not exist."),
-        Entry(92, "DUPLICATE_RESOURCE", .nonRetriable,
-              "A request illegally referred to the same resource twice."),
-        Entry(93, "UNACCEPTABLE_CREDENTIAL", .nonRetriable,
-              "Requested credential would not meet criteria for acceptability."),
-        Entry(94, "INCONSISTENT_VOTER_SET", .nonRetriable,
-              "Indicates that the either the sender or recipient of a voter-only request is not one of the expected voters."),
+        Entry(
+            90, "PRODUCER_FENCED", .nonRetriable,
+            "There is a newer producer with the same transactionalId which fences the current one."),
+        Entry(
+            91, "RESOURCE_NOT_FOUND", .nonRetriable,
+            "A request illegally referred to a resource that does not exist."),
+        Entry(
+            92, "DUPLICATE_RESOURCE", .nonRetriable,
+            "A request illegally referred to the same resource twice."),
+        Entry(
+            93, "UNACCEPTABLE_CREDENTIAL", .nonRetriable,
+            "Requested credential would not meet criteria for acceptability."),
+        Entry(
+            94, "INCONSISTENT_VOTER_SET", .nonRetriable,
+            "Indicates that the either the sender or recipient of a voter-only request is not one of the expected voters."
+        ),
         Entry(95, "INVALID_UPDATE_VERSION", .nonRetriable, "The given update version was invalid."),
-        Entry(96, "FEATURE_UPDATE_FAILED", .nonRetriable,
-              "Unable to update finalized features due to an unexpected server error."),
-        Entry(97, "PRINCIPAL_DESERIALIZATION_FAILURE", .nonRetriable,
-              "Request principal deserialization failed during forwarding."),
+        Entry(
+            96, "FEATURE_UPDATE_FAILED", .nonRetriable,
+            "Unable to update finalized features due to an unexpected server error."),
+        Entry(
+            97, "PRINCIPAL_DESERIALIZATION_FAILURE", .nonRetriable,
+            "Request principal deserialization failed during forwarding."),
         Entry(98, "SNAPSHOT_NOT_FOUND", .nonRetriable, "Requested snapshot was not found."),
-        Entry(99, "POSITION_OUT_OF_RANGE", .nonRetriable,
-              "Requested position is not greater than or equal to zero, and less than the size of the snapshot."),
+        Entry(
+            99, "POSITION_OUT_OF_RANGE", .nonRetriable,
+            "Requested position is not greater than or equal to zero, and less than the size of the snapshot."),
         Entry(100, "UNKNOWN_TOPIC_ID", .invalidMetadata, "This server does not host this topic ID."),
         Entry(101, "DUPLICATE_BROKER_REGISTRATION", .nonRetriable, "This broker ID is already in use."),
         Entry(102, "BROKER_ID_NOT_REGISTERED", .nonRetriable, "The given broker ID was not registered."),
-        Entry(103, "INCONSISTENT_TOPIC_ID", .invalidMetadata,
-              "The log's topic ID did not match the topic ID in the request."),
-        Entry(104, "INCONSISTENT_CLUSTER_ID", .nonRetriable,
-              "The clusterId in the request does not match that found on the server."),
+        Entry(
+            103, "INCONSISTENT_TOPIC_ID", .invalidMetadata,
+            "The log's topic ID did not match the topic ID in the request."),
+        Entry(
+            104, "INCONSISTENT_CLUSTER_ID", .nonRetriable,
+            "The clusterId in the request does not match that found on the server."),
         Entry(105, "TRANSACTIONAL_ID_NOT_FOUND", .nonRetriable, "The transactionalId could not be found."),
-        Entry(106, "FETCH_SESSION_TOPIC_ID_ERROR", .retriable,
-              "The fetch session encountered inconsistent topic ID usage."),
-        Entry(107, "INELIGIBLE_REPLICA", .nonRetriable,
-              "The new ISR contains at least one ineligible replica."),
-        Entry(108, "NEW_LEADER_ELECTED", .nonRetriable,
-              "The AlterPartition request successfully updated the partition state but the leader has changed."),
-        Entry(109, "OFFSET_MOVED_TO_TIERED_STORAGE", .nonRetriable,
-              "The requested offset is moved to tiered storage."),
-        Entry(110, "FENCED_MEMBER_EPOCH", .nonRetriable,
-              "The member epoch is fenced by the group coordinator."),
-        Entry(111, "UNRELEASED_INSTANCE_ID", .nonRetriable,
-              "The instance ID is still used by another member in the consumer group."),
-        Entry(112, "UNSUPPORTED_ASSIGNOR", .nonRetriable,
-              "The assignor or its version range is not supported by the consumer group."),
+        Entry(
+            106, "FETCH_SESSION_TOPIC_ID_ERROR", .retriable,
+            "The fetch session encountered inconsistent topic ID usage."),
+        Entry(
+            107, "INELIGIBLE_REPLICA", .nonRetriable,
+            "The new ISR contains at least one ineligible replica."),
+        Entry(
+            108, "NEW_LEADER_ELECTED", .nonRetriable,
+            "The AlterPartition request successfully updated the partition state but the leader has changed."),
+        Entry(
+            109, "OFFSET_MOVED_TO_TIERED_STORAGE", .nonRetriable,
+            "The requested offset is moved to tiered storage."),
+        Entry(
+            110, "FENCED_MEMBER_EPOCH", .nonRetriable,
+            "The member epoch is fenced by the group coordinator."),
+        Entry(
+            111, "UNRELEASED_INSTANCE_ID", .nonRetriable,
+            "The instance ID is still used by another member in the consumer group."),
+        Entry(
+            112, "UNSUPPORTED_ASSIGNOR", .nonRetriable,
+            "The assignor or its version range is not supported by the consumer group."),
         Entry(113, "STALE_MEMBER_EPOCH", .nonRetriable, "The member epoch is stale."),
-        Entry(114, "MISMATCHED_ENDPOINT_TYPE", .nonRetriable,
-              "The request was sent to an endpoint of the wrong type."),
+        Entry(
+            114, "MISMATCHED_ENDPOINT_TYPE", .nonRetriable,
+            "The request was sent to an endpoint of the wrong type."),
         Entry(115, "UNSUPPORTED_ENDPOINT_TYPE", .nonRetriable, "This endpoint type is not supported yet."),
         Entry(116, "UNKNOWN_CONTROLLER_ID", .nonRetriable, "This controller ID is not known."),
-        Entry(117, "UNKNOWN_SUBSCRIPTION_ID", .nonRetriable,
-              "Client sent a push telemetry request with an invalid or outdated subscription ID."),
-        Entry(118, "TELEMETRY_TOO_LARGE", .nonRetriable,
-              "Client sent a push telemetry request larger than the maximum size the broker will accept."),
-        Entry(119, "INVALID_REGISTRATION", .nonRetriable,
-              "The controller has considered the broker registration to be invalid."),
-        Entry(120, "TRANSACTION_ABORTABLE", .nonRetriable,
-              "The server encountered an error with the transaction."),
+        Entry(
+            117, "UNKNOWN_SUBSCRIPTION_ID", .nonRetriable,
+            "Client sent a push telemetry request with an invalid or outdated subscription ID."),
+        Entry(
+            118, "TELEMETRY_TOO_LARGE", .nonRetriable,
+            "Client sent a push telemetry request larger than the maximum size the broker will accept."),
+        Entry(
+            119, "INVALID_REGISTRATION", .nonRetriable,
+            "The controller has considered the broker registration to be invalid."),
+        Entry(
+            120, "TRANSACTION_ABORTABLE", .nonRetriable,
+            "The server encountered an error with the transaction."),
         Entry(121, "INVALID_RECORD_STATE", .nonRetriable, "The record state is invalid."),
         Entry(122, "SHARE_SESSION_NOT_FOUND", .retriable, "The share session was not found."),
         Entry(123, "INVALID_SHARE_SESSION_EPOCH", .retriable, "The share session epoch is invalid."),
-        Entry(124, "FENCED_STATE_EPOCH", .nonRetriable,
-              "The coordinator rejected the request because the state epoch did not match."),
-        Entry(125, "INVALID_VOTER_KEY", .nonRetriable,
-              "The voter key doesn't match the receiving replica's key."),
+        Entry(
+            124, "FENCED_STATE_EPOCH", .nonRetriable,
+            "The coordinator rejected the request because the state epoch did not match."),
+        Entry(
+            125, "INVALID_VOTER_KEY", .nonRetriable,
+            "The voter key doesn't match the receiving replica's key."),
         Entry(126, "DUPLICATE_VOTER", .nonRetriable, "The voter is already part of the set of voters."),
         Entry(127, "VOTER_NOT_FOUND", .nonRetriable, "The voter is not part of the set of voters."),
         Entry(128, "INVALID_REGULAR_EXPRESSION", .nonRetriable, "The regular expression is not valid."),
         Entry(129, "REBOOTSTRAP_REQUIRED", .nonRetriable, "Client metadata is stale."),
         Entry(130, "STREAMS_INVALID_TOPOLOGY", .nonRetriable, "The supplied topology is invalid."),
-        Entry(131, "STREAMS_INVALID_TOPOLOGY_EPOCH", .nonRetriable,
-              "The supplied topology epoch is invalid."),
+        Entry(
+            131, "STREAMS_INVALID_TOPOLOGY_EPOCH", .nonRetriable,
+            "The supplied topology epoch is invalid."),
         Entry(132, "STREAMS_TOPOLOGY_FENCED", .nonRetriable, "The supplied topology epoch is outdated."),
-        Entry(133, "SHARE_SESSION_LIMIT_REACHED", .retriable,
-              "The limit of share sessions has been reached."),
-        Entry(134, "GROUP_DELETION_FAILED", .nonRetriable,
-              "DeleteGroups could not complete; see the error message on the per-group result for details."),
-        Entry(135, "STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED", .nonRetriable,
-              "The broker could not process the topology description update; see the error message for details."),
-        Entry(136, "CONTROLLER_ID_NOT_REGISTERED", .nonRetriable,
-              "The given controller ID was not registered."),
+        Entry(
+            133, "SHARE_SESSION_LIMIT_REACHED", .retriable,
+            "The limit of share sessions has been reached."),
+        Entry(
+            134, "GROUP_DELETION_FAILED", .nonRetriable,
+            "DeleteGroups could not complete; see the error message on the per-group result for details."),
+        Entry(
+            135, "STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED", .nonRetriable,
+            "The broker could not process the topology description update; see the error message for details."),
+        Entry(
+            136, "CONTROLLER_ID_NOT_REGISTERED", .nonRetriable,
+            "The given controller ID was not registered."),
     ]
 }

@@ -63,7 +63,8 @@ public enum KafkaFrame {
         var payload = payload
         let header = try KafkaResponseHeader.read(
             from: &payload,
-            headerVersion: KafkaResponseHeader.headerVersion(apiKey: Response.apiKey, isFlexible: Response.isFlexible(version)))
+            headerVersion: KafkaResponseHeader.headerVersion(
+                apiKey: Response.apiKey, isFlexible: Response.isFlexible(version)))
         let body = try Response.read(from: &payload, version: version)
         return (header, body)
     }

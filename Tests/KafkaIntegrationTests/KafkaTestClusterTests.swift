@@ -3,9 +3,9 @@ import KafkaTestCluster
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Self-tests of the mock-cluster harness: each test starts its own cluster and checks one
@@ -33,9 +33,11 @@ struct KafkaTestClusterTests {
         let produced = [
             ReferenceRecord(partition: 0, key: nil, value: [0x00, 0x01, 0xFF, 0x00]),
             ReferenceRecord(partition: 1, key: Array("k1".utf8), value: Array(0...255)),
-            ReferenceRecord(partition: 1, key: [], value: [0x80], headers: [
-                ReferenceHeader(name: "trace", value: [0xDE, 0xAD]), ReferenceHeader(name: "empty", value: nil),
-            ]),
+            ReferenceRecord(
+                partition: 1, key: [], value: [0x80],
+                headers: [
+                    ReferenceHeader(name: "trace", value: [0xDE, 0xAD]), ReferenceHeader(name: "empty", value: nil),
+                ]),
             ReferenceRecord(partition: 3, key: Array("tombstone".utf8), value: nil),
         ]
         let deliveries = try await cluster.produceWithReferenceClient(topic: "events", records: produced)
@@ -166,7 +168,8 @@ struct KafkaTestClusterTests {
     @Test func pushedBrokerErrorsAndClearing() async throws {
         let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["slow": 1])
         try await cluster.startRequestTracking()
-        try await cluster.pushBrokerRequestErrors(broker: 1, apiKey: 0, errors: [(error: 6, rttMs: 0), (error: 0, rttMs: 300)])
+        try await cluster.pushBrokerRequestErrors(
+            broker: 1, apiKey: 0, errors: [(error: 6, rttMs: 0), (error: 0, rttMs: 300)])
         let clock = ContinuousClock()
         let start = clock.now
         _ = try await cluster.produceWithReferenceClient(
@@ -201,7 +204,8 @@ struct KafkaTestClusterTests {
             #expect(socket.send(request))
             let size = try #require(socket.receive(exactly: 4))
             let body = try #require(socket.receive(exactly: Int(int32(size, 0))))
-            #expect(int16(body, 4 + 4 + 2 + 4 + 4 + 4) == 0, "Produce error code")  // after corr, topic count, "logs", partition count, index
+            // The error code follows corr id, topic count, "logs", partition count and index.
+            #expect(int16(body, 4 + 4 + 2 + 4 + 4 + 4) == 0, "Produce error code")
         }
 
         try produce(frame)
@@ -267,9 +271,9 @@ private struct LoopbackSocket: Equatable {
     /// Connects, or returns `nil` when the connection is refused.
     init?(port: Int) {
         #if os(Linux)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+            let descriptor = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard descriptor >= 0 else { return nil }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
@@ -318,9 +322,9 @@ private struct LoopbackSocket: Equatable {
 
     private static func closeDescriptor(_ descriptor: Int32) -> Int32 {
         #if canImport(Glibc)
-        Glibc.close(descriptor)
+            Glibc.close(descriptor)
         #else
-        Darwin.close(descriptor)
+            Darwin.close(descriptor)
         #endif
     }
 }

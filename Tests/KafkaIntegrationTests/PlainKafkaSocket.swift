@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import KafkaWire
 import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A blocking TCP connection that sends KafkaWire-encoded frames and reads whole response frames.
 /// Deliberately minimal (no NIO, no pipelining) so the smoke test exercises only the codec.
@@ -88,7 +89,9 @@ final class PlainKafkaSocket {
             if let frame = try KafkaFrame.readFrame(from: &inbound) { return frame }
             var chunk = [UInt8](repeating: 0, count: 65_536)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { throw SocketError(n == 0 ? "connection closed by the broker" : "recv failed: errno \(errno)") }
+            guard n > 0 else {
+                throw SocketError(n == 0 ? "connection closed by the broker" : "recv failed: errno \(errno)")
+            }
             inbound.writeBytes(chunk[0..<n])
         }
     }

@@ -12,7 +12,9 @@ import Testing
 struct WireSmokeTests {
     /// What one partition receives: keys, values and headers of every shape, timestamps that go
     /// backwards and forwards.
-    static func records(partition: Int32) -> [(timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [KafkaRecordHeader])] {
+    static func records(partition: Int32) -> [(
+        timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [KafkaRecordHeader]
+    )] {
         let base: Int64 = 1_764_201_600_000
         return (0..<40).map { i in
             let key: [UInt8]? = i % 5 == 0 ? nil : Array("key-\(partition)-\(i % 7)".utf8)
@@ -21,11 +23,15 @@ struct WireSmokeTests {
                 case 0: nil
                 case 1: []
                 case 2: (0..<256).map { UInt8($0) }
-                default: Array("p\(partition) line \(i): GET /items/\(i * 31) 200 \(String(repeating: "x", count: i))".utf8)
+                default:
+                    Array("p\(partition) line \(i): GET /items/\(i * 31) 200 \(String(repeating: "x", count: i))".utf8)
                 }
             let headers: [KafkaRecordHeader] =
                 i % 4 == 0
-                ? [KafkaRecordHeader(key: "trace-id", value: Array("t\(i)".utf8)), KafkaRecordHeader(key: "empty", value: nil)]
+                ? [
+                    KafkaRecordHeader(key: "trace-id", value: Array("t\(i)".utf8)),
+                    KafkaRecordHeader(key: "empty", value: nil),
+                ]
                 : []
             return (base + Int64((i * 37) % 11) - 5, key, value, headers)
         }
@@ -47,8 +53,12 @@ struct WireSmokeTests {
         try await cluster.createTopic(topic, partitions: 2)
         try await cluster.setPartitionLeader(topic: topic, partition: 0, broker: 1)
         try await cluster.setPartitionLeader(topic: topic, partition: 1, broker: 2)
-        if let produceCap { try await cluster.setApiVersion(apiKey: KafkaApiKey.produce.rawValue, min: produceCap, max: produceCap) }
-        if let metadataCap { try await cluster.setApiVersion(apiKey: KafkaApiKey.metadata.rawValue, min: metadataCap, max: metadataCap) }
+        if let produceCap {
+            try await cluster.setApiVersion(apiKey: KafkaApiKey.produce.rawValue, min: produceCap, max: produceCap)
+        }
+        if let metadataCap {
+            try await cluster.setApiVersion(apiKey: KafkaApiKey.metadata.rawValue, min: metadataCap, max: metadataCap)
+        }
 
         // ApiVersions: our newest version first; the mock only knows v0–v2, so this exercises the
         // UNSUPPORTED_VERSION fallback.
@@ -84,7 +94,8 @@ struct WireSmokeTests {
         for partition in [Int32(0), 1] {
             var writer = RecordBatchWriter()
             for record in records(partition: partition) {
-                writer.append(timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers)
+                writer.append(
+                    timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers)
             }
             let batch = try writer.finish(compression: compression)
             let leader = try #require(metadata.brokers.first { $0.nodeId == leaders[partition] })
@@ -105,7 +116,8 @@ struct WireSmokeTests {
             let answer = try #require(response.responses.first?.partitionResponses.first)
             #expect(response.responses.first?.name == topic)
             #expect(answer.index == partition)
-            #expect(answer.errorCode == 0, "partition \(partition): error \(KafkaErrorCode(rawValue: answer.errorCode))")
+            #expect(
+                answer.errorCode == 0, "partition \(partition): error \(KafkaErrorCode(rawValue: answer.errorCode))")
             #expect(answer.baseOffset == 0)
         }
 
@@ -122,7 +134,8 @@ struct WireSmokeTests {
                 #expect(record.key == sent.key)
                 #expect(record.value == sent.value)
                 #expect(record.headers.map(\.name) == sent.headers.map(\.key))
-                #expect(record.headers.map(\.value) == sent.headers.map { $0.value.map { Array($0.readableBytesView) } })
+                #expect(
+                    record.headers.map(\.value) == sent.headers.map { $0.value.map { Array($0.readableBytesView) } })
             }
         }
         // The raw stored batches, decoded by kafka-python: one batch per partition, our codec.

@@ -12,7 +12,9 @@ import Testing
     @Test(arguments: [Int16(3), 4])
     func librdkafkaMockMalformedErrorFallsBackToV0(_ sent: Int16) throws {
         var body = ByteBuffer(hex: Self.mockBody)
-        #expect(try ApiVersionsResponse.readNegotiating(from: &body, version: sent) == .retry(retryVersion: 0, brokerVersions: nil))
+        #expect(
+            try ApiVersionsResponse.readNegotiating(from: &body, version: sent)
+                == .retry(retryVersion: 0, brokerVersions: nil))
         #expect(body.readableBytes == 0)
         // The strict readers do reject it.
         var v0 = ByteBuffer(hex: Self.mockBody)
@@ -24,24 +26,33 @@ import Testing
         var payload = try #require(try KafkaFrame.readFrame(from: &frame))
         let header = try KafkaResponseHeader.read(from: &payload, headerVersion: 0)
         #expect(header.correlationId == 1)
-        #expect(try ApiVersionsResponse.readNegotiating(from: &payload, version: 3) == .retry(retryVersion: 0, brokerVersions: nil))
+        #expect(
+            try ApiVersionsResponse.readNegotiating(from: &payload, version: 3)
+                == .retry(retryVersion: 0, brokerVersions: nil))
     }
 
     /// A 2.4+ broker that does not know the version sent: a well-formed v0 body listing its own
     /// ApiVersions range (KIP-511).
     @Test func kip511ErrorBodyGivesTheBrokersRange() throws {
         var body = ByteBuffer(hex: "0023" + "00000001" + "0012" + "0000" + "0003")
-        #expect(try ApiVersionsResponse.readNegotiating(from: &body, version: 4) == .retry(retryVersion: 3, brokerVersions: 0...3))
+        #expect(
+            try ApiVersionsResponse.readNegotiating(from: &body, version: 4)
+                == .retry(retryVersion: 3, brokerVersions: 0...3))
         // A broker that advertises the version it just refused: never retry at or above it.
         var contradictory = ByteBuffer(hex: "0023" + "00000001" + "0012" + "0000" + "0004")
-        #expect(try ApiVersionsResponse.readNegotiating(from: &contradictory, version: 4) == .retry(retryVersion: 3, brokerVersions: 0...4))
+        #expect(
+            try ApiVersionsResponse.readNegotiating(from: &contradictory, version: 4)
+                == .retry(retryVersion: 3, brokerVersions: 0...4))
         // A v0 body without an ApiVersions entry: fall back to v0.
         var missing = ByteBuffer(hex: "0023" + "00000000")
-        #expect(try ApiVersionsResponse.readNegotiating(from: &missing, version: 3) == .retry(retryVersion: 0, brokerVersions: nil))
+        #expect(
+            try ApiVersionsResponse.readNegotiating(from: &missing, version: 3)
+                == .retry(retryVersion: 0, brokerVersions: nil))
     }
 
     @Test func successfulResponseIsAccepted() throws {
-        let vector = try #require(MessageVector.responses.first { $0.api == "ApiVersions" && $0.version == 3 && $0.variant == "values" })
+        let vector = try #require(
+            MessageVector.responses.first { $0.api == "ApiVersions" && $0.version == 3 && $0.variant == "values" })
         var body = vector.responseBody
         let outcome = try ApiVersionsResponse.readNegotiating(from: &body, version: 3)
         guard case .accepted(let response) = outcome else {
@@ -51,7 +62,9 @@ import Testing
         #expect(response == Responses.expected(vector) as! ApiVersionsResponse)
         // Other errors are read at the version sent.
         var error = ByteBuffer(hex: "0029" + "01" + "00000000" + "00")
-        #expect(try ApiVersionsResponse.readNegotiating(from: &error, version: 3) == .accepted(ApiVersionsResponse(errorCode: 41)))
+        #expect(
+            try ApiVersionsResponse.readNegotiating(from: &error, version: 3)
+                == .accepted(ApiVersionsResponse(errorCode: 41)))
         var empty = ByteBuffer(hex: "00")
         #expect(throws: KafkaWireError.self) { try ApiVersionsResponse.readNegotiating(from: &empty, version: 3) }
     }
@@ -67,9 +80,11 @@ import Testing
             (.saslHandshake, 0, 1), (.saslAuthenticate, 0, 2),
         ])
         #expect(kafka40.highestCommonVersion(for: ProduceRequest.self) == 12)
-        #expect(kafka40.negotiatedVersions() == [
-            .produce: 12, .metadata: 13, .apiVersions: 4, .initProducerId: 5, .saslHandshake: 1, .saslAuthenticate: 2,
-        ])
+        #expect(
+            kafka40.negotiatedVersions() == [
+                .produce: 12, .metadata: 13, .apiVersions: 4, .initProducerId: 5, .saslHandshake: 1,
+                .saslAuthenticate: 2,
+            ])
         let kafka43 = Self.response([(.produce, 0, 13), (.initProducerId, 0, 6)])
         #expect(kafka43.highestCommonVersion(for: ProduceRequest.self) == 12)
         #expect(kafka43.highestCommonVersion(for: InitProducerIdRequest.self) == 5)

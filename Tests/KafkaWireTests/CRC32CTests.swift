@@ -19,8 +19,9 @@ struct CRC32CTests {
         return groups.sorted { $0.key < $1.key }.flatMap { name, group in
             (group["cases"] as! [[String: Any]]).map { row in
                 let input: [UInt8] =
-                    if let hex = row["input_hex"] as? String { Array(ByteBuffer(hex: hex).readableBytesView) }
-                    else { Array((row["input"] as! String).utf8) }
+                    if let hex = row["input_hex"] as? String { Array(ByteBuffer(hex: hex).readableBytesView) } else {
+                        Array((row["input"] as! String).utf8)
+                    }
                 let crc = UInt32((row["crc32c_hex"] as! String).dropFirst(2), radix: 16)!
                 return Vector(source: name, input: input, crc: crc)
             }
@@ -66,7 +67,7 @@ struct CRC32CTests {
     @Test func hardwarePathIsUsedWhereTheCPUHasIt() throws {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         #if arch(x86_64)
-        #expect(CRC32C.isHardwareAccelerated == cpuinfo.contains(" sse4_2"))
+            #expect(CRC32C.isHardwareAccelerated == cpuinfo.contains(" sse4_2"))
         #endif
     }
 }

@@ -77,12 +77,14 @@ func expectDecompressionFailure(
 ) {
     do {
         try body()
-        Issue.record("expected decompressionFailed, but decoding succeeded. \(comment?.rawValue ?? "")",
+        Issue.record(
+            "expected decompressionFailed, but decoding succeeded. \(comment?.rawValue ?? "")",
             sourceLocation: sourceLocation)
     } catch let error as KafkaWireError {
         #expect(error.code == .decompressionFailed, comment, sourceLocation: sourceLocation)
     } catch {
-        Issue.record("expected a KafkaWireError, got \(error). \(comment?.rawValue ?? "")",
+        Issue.record(
+            "expected a KafkaWireError, got \(error). \(comment?.rawValue ?? "")",
             sourceLocation: sourceLocation)
     }
 }
@@ -334,7 +336,10 @@ struct CompressionMalformedInputTests {
             ("length cut short", header + length.prefix(2)),
             ("block cut short", Array(valid.dropLast())),
             ("negative length", header + [0xFF, 0xFF, 0xFF, 0xF0] + block),
-            ("length past the end", header + withUnsafeBytes(of: UInt32(block.count + 1).bigEndian) { Array($0) } + block),
+            (
+                "length past the end",
+                header + withUnsafeBytes(of: UInt32(block.count + 1).bigEndian) { Array($0) } + block
+            ),
             ("unknown compatible version", Array(header.prefix(12)) + [0, 0, 0, 2] + length + block),
         ]
         for (name, input) in cases {

@@ -79,7 +79,9 @@ import Testing
             try Responses.decode(api: "Produce", version: 8, body: body)
         }
         #expect(error.code == .invalidValue)
-        #expect(error.location == "ProduceResponse v8 .Responses[0].PartitionResponses[1].RecordErrors[0].BatchIndexErrorMessage")
+        #expect(
+            error.location
+                == "ProduceResponse v8 .Responses[0].PartitionResponses[1].RecordErrors[0].BatchIndexErrorMessage")
         // A count the remaining bytes cannot hold is reported at the array.
         let short = ByteBuffer(hex: "02" + "0274" + "02" + "00000001" + "0000" + "00000000")
         let countError = try #require(throws: KafkaWireError.self) {
@@ -143,7 +145,9 @@ import Testing
     }
 
     @Test func metadataFieldsOutsideTheirVersions() {
-        let byId = MetadataRequest(topics: [.init(topicId: KafkaUUID(mostSignificantBits: 1, leastSignificantBits: 2), name: "t")])
+        let byId = MetadataRequest(topics: [
+            .init(topicId: KafkaUUID(mostSignificantBits: 1, leastSignificantBits: 2), name: "t")
+        ])
         #expect(Self.code(byId, version: 9) == .invalidValue)
         #expect(Self.code(byId, version: 10) == nil)
         let nullName = MetadataRequest(topics: [.init(name: nil)])
@@ -162,7 +166,8 @@ import Testing
     }
 
     @Test func initProducerIdEpochBeforeV3() {
-        let bump = InitProducerIdRequest(transactionalId: "t", transactionTimeoutMs: 1000, producerId: 5, producerEpoch: 2)
+        let bump = InitProducerIdRequest(
+            transactionalId: "t", transactionTimeoutMs: 1000, producerId: 5, producerEpoch: 2)
         #expect(Self.code(bump, version: 2) == .invalidValue)
         #expect(Self.code(bump, version: 3) == nil)
     }
@@ -185,6 +190,9 @@ import Testing
         #expect(Self.code(InitProducerIdRequest(), version: 6) == .unsupportedVersion)
         let long = String(repeating: "x", count: 32768)
         #expect(Self.code(SaslHandshakeRequest(mechanism: long), version: 1) == .invalidValue)
-        #expect(Self.code(ProduceRequest(acks: 1, timeoutMs: 1, topicData: [.init(name: long, partitionData: [])]), version: 9) == .invalidValue)
+        #expect(
+            Self.code(
+                ProduceRequest(acks: 1, timeoutMs: 1, topicData: [.init(name: long, partitionData: [])]), version: 9)
+                == .invalidValue)
     }
 }

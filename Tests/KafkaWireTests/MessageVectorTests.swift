@@ -53,11 +53,14 @@ import Testing
     }
 
     static let batchA = ByteBuffer(
-        hex: "00000000000000000000003dffffffff02e641a44b0000000000000000018bcfe568000000018bcfe56800ffffffffffffffffffffffffffff0000000116000000010a68656c6c6f00")
+        hex:
+            "00000000000000000000003dffffffff02e641a44b0000000000000000018bcfe568000000018bcfe56800ffffffffffffffffffffffffffff0000000116000000010a68656c6c6f00"
+    )
 
     static func frame<R: KafkaRequestMessage>(_ request: R, version: Int16, correlationId: Int32) throws -> String {
         var buffer = ByteBuffer()
-        try KafkaFrame.writeRequest(request, version: version, correlationId: correlationId, clientId: "agent", into: &buffer)
+        try KafkaFrame.writeRequest(
+            request, version: version, correlationId: correlationId, clientId: "agent", into: &buffer)
         return buffer.hex
     }
 
@@ -70,21 +73,47 @@ import Testing
             topicData: [.init(name: "logs", partitionData: [.init(index: 0, records: Self.batchA)])])
         let built: [(String, String)] = [
             ("ApiVersions v0 corr=1 client=agent", try Self.frame(ApiVersionsRequest(), version: 0, correlationId: 1)),
-            ("ApiVersions v3 corr=1 client=agent sw=swift-agent/0.1.0",
-             try Self.frame(ApiVersionsRequest(clientSoftwareName: "swift-agent", clientSoftwareVersion: "0.1.0"), version: 3, correlationId: 1)),
-            ("Metadata v4 corr=2 topics=[logs] allowAuto=true",
-             try Self.frame(MetadataRequest(topicNames: ["logs"]), version: 4, correlationId: 2)),
-            ("Metadata v12 corr=2 topics=[logs] allowAuto=false",
-             try Self.frame(MetadataRequest(topicNames: ["logs"], allowAutoTopicCreation: false), version: 12, correlationId: 2)),
-            ("InitProducerId v1 corr=3 txn=null timeout=2147483647",
-             try Self.frame(InitProducerIdRequest(), version: 1, correlationId: 3)),
-            ("InitProducerId v4 corr=3 txn=null timeout=2147483647 pid=-1 epoch=-1",
-             try Self.frame(InitProducerIdRequest(), version: 4, correlationId: 3)),
-            ("Produce v7 corr=4 acks=-1 timeout=30000 logs/0 batch A", try Self.frame(produce, version: 7, correlationId: 4)),
-            ("Produce v9 corr=4 acks=-1 timeout=30000 logs/0 batch A", try Self.frame(produce, version: 9, correlationId: 4)),
-            ("SaslHandshake v1 corr=5 mech=PLAIN", try Self.frame(SaslHandshakeRequest(mechanism: "PLAIN"), version: 1, correlationId: 5)),
-            ("SaslAuthenticate v2 corr=6 auth=\\0user\\0pass",
-             try Self.frame(SaslAuthenticateRequest(authBytes: ByteBuffer(bytes: Array("\0user\0pass".utf8))), version: 2, correlationId: 6)),
+            (
+                "ApiVersions v3 corr=1 client=agent sw=swift-agent/0.1.0",
+                try Self.frame(
+                    ApiVersionsRequest(clientSoftwareName: "swift-agent", clientSoftwareVersion: "0.1.0"), version: 3,
+                    correlationId: 1)
+            ),
+            (
+                "Metadata v4 corr=2 topics=[logs] allowAuto=true",
+                try Self.frame(MetadataRequest(topicNames: ["logs"]), version: 4, correlationId: 2)
+            ),
+            (
+                "Metadata v12 corr=2 topics=[logs] allowAuto=false",
+                try Self.frame(
+                    MetadataRequest(topicNames: ["logs"], allowAutoTopicCreation: false), version: 12, correlationId: 2)
+            ),
+            (
+                "InitProducerId v1 corr=3 txn=null timeout=2147483647",
+                try Self.frame(InitProducerIdRequest(), version: 1, correlationId: 3)
+            ),
+            (
+                "InitProducerId v4 corr=3 txn=null timeout=2147483647 pid=-1 epoch=-1",
+                try Self.frame(InitProducerIdRequest(), version: 4, correlationId: 3)
+            ),
+            (
+                "Produce v7 corr=4 acks=-1 timeout=30000 logs/0 batch A",
+                try Self.frame(produce, version: 7, correlationId: 4)
+            ),
+            (
+                "Produce v9 corr=4 acks=-1 timeout=30000 logs/0 batch A",
+                try Self.frame(produce, version: 9, correlationId: 4)
+            ),
+            (
+                "SaslHandshake v1 corr=5 mech=PLAIN",
+                try Self.frame(SaslHandshakeRequest(mechanism: "PLAIN"), version: 1, correlationId: 5)
+            ),
+            (
+                "SaslAuthenticate v2 corr=6 auth=\\0user\\0pass",
+                try Self.frame(
+                    SaslAuthenticateRequest(authBytes: ByteBuffer(bytes: Array("\0user\0pass".utf8))), version: 2,
+                    correlationId: 6)
+            ),
         ]
         #expect(built.count == file.requests.cases.count)
         for (name, hex) in built {
@@ -104,12 +133,15 @@ import Testing
         let cases = try Self.load().responses.cases
         #expect(cases.count == 4)
         let produceV7 = ProduceResponse(responses: [
-            .init(name: "logs", partitionResponses: [
-                .init(index: 0, errorCode: 0, baseOffset: 42, logAppendTimeMs: -1, logStartOffset: 0)
-            ])
+            .init(
+                name: "logs",
+                partitionResponses: [
+                    .init(index: 0, errorCode: 0, baseOffset: 42, logAppendTimeMs: -1, logStartOffset: 0)
+                ])
         ])
         let apiVersions = ApiVersionsResponse(apiKeys: [
-            .init(apiKey: .produce, minVersion: 0, maxVersion: 12), .init(apiKey: .apiVersions, minVersion: 0, maxVersion: 4),
+            .init(apiKey: .produce, minVersion: 0, maxVersion: 12),
+            .init(apiKey: .apiVersions, minVersion: 0, maxVersion: 4),
         ])
         for c in cases {
             let payload = try Self.payload(c.bytes_hex)

@@ -54,7 +54,8 @@ struct RecordBatchTests {
     {
         var writer = RecordBatchWriter()
         for record in c.records {
-            writer.append(timestamp: record.timestamp, key: record.key, value: record.value, headers: record.kafkaHeaders)
+            writer.append(
+                timestamp: record.timestamp, key: record.key, value: record.value, headers: record.kafkaHeaders)
         }
         return try writer.finish(
             compression: compression, producerState: c.producerState,
@@ -105,7 +106,9 @@ struct RecordBatchTests {
         var inputs: [(Case, KafkaCompression.Codec, ByteBuffer)] = []
         for c in Self.cases {
             for codec in KafkaCompression.Codec.allCases {
-                inputs.append((c, codec, try Self.write(c, compression: KafkaCompression(codec: codec), partitionLeaderEpoch: -1)))
+                inputs.append(
+                    (c, codec, try Self.write(c, compression: KafkaCompression(codec: codec), partitionLeaderEpoch: -1))
+                )
             }
         }
         let request = try JSONSerialization.data(withJSONObject: inputs.map { $0.2.base64 })
@@ -257,7 +260,8 @@ struct RecordBatchTests {
                 var corrupt = batch
                 corrupt.setInteger(corrupt.getInteger(at: index, as: UInt8.self)! ^ mask, at: index)
                 let crc = CRC32C.checksum(
-                    corrupt, at: RecordBatchLayout.attributes, length: corrupt.readableBytes - RecordBatchLayout.attributes)
+                    corrupt, at: RecordBatchLayout.attributes,
+                    length: corrupt.readableBytes - RecordBatchLayout.attributes)
                 corrupt.setInteger(crc, at: RecordBatchLayout.crc)
                 do {
                     _ = try RecordBatchReader.readAll(corrupt)
@@ -271,7 +275,8 @@ struct RecordBatchTests {
     @Test func absurdLengthsAndCountsThrowWithoutAllocating() throws {
         var batch = try Self.smallBatch()
         func recrc(_ b: inout ByteBuffer) {
-            let crc = CRC32C.checksum(b, at: RecordBatchLayout.attributes, length: b.readableBytes - RecordBatchLayout.attributes)
+            let crc = CRC32C.checksum(
+                b, at: RecordBatchLayout.attributes, length: b.readableBytes - RecordBatchLayout.attributes)
             b.setInteger(crc, at: RecordBatchLayout.crc)
         }
         var hugeCount = batch
@@ -307,11 +312,13 @@ struct RecordBatchTests {
 
     @Test func garbageCompressedRecordsThrow() throws {
         for codec in KafkaCompression.Codec.allCases where codec != .none {
-            var batch = try Self.write(Self.cases.first { $0.records.count > 10 }!, compression: KafkaCompression(codec: codec))
+            var batch = try Self.write(
+                Self.cases.first { $0.records.count > 10 }!, compression: KafkaCompression(codec: codec))
             // Overwrite the middle of the compressed block, then make the CRC agree again.
             let middle = RecordBatchLayout.records + (batch.readableBytes - RecordBatchLayout.records) / 2
             batch.setBytes(Array(repeating: 0xA5, count: 16), at: middle)
-            let crc = CRC32C.checksum(batch, at: RecordBatchLayout.attributes, length: batch.readableBytes - RecordBatchLayout.attributes)
+            let crc = CRC32C.checksum(
+                batch, at: RecordBatchLayout.attributes, length: batch.readableBytes - RecordBatchLayout.attributes)
             batch.setInteger(crc, at: RecordBatchLayout.crc)
             #expect(throws: KafkaWireError.self, "\(codec)") { _ = try RecordBatchReader.readAll(batch) }
         }

@@ -42,7 +42,9 @@ extension ApiVersionsResponse {
             return .retry(retryVersion: 0, brokerVersions: nil)
         }
         // The broker refused `version`, so never retry at it or above, whatever it advertised.
-        let ours = supportedVersions.lowerBound...max(supportedVersions.lowerBound, min(version - 1, supportedVersions.upperBound))
+        let ours =
+            supportedVersions
+            .lowerBound...max(supportedVersions.lowerBound, min(version - 1, supportedVersions.upperBound))
         let retryVersion = KafkaVersionNegotiation.highestCommonVersion(broker: brokerVersions, client: ours) ?? 0
         return .retry(retryVersion: retryVersion, brokerVersions: brokerVersions)
     }

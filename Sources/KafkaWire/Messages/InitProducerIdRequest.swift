@@ -37,7 +37,8 @@ public struct InitProducerIdRequest: KafkaRequestMessage, Hashable {
         try Self.checkVersion(version)
         let flexible = Self.isFlexible(version)
         try buffer.writeKafkaString(
-            transactionalId, flexible: flexible, nullable: true, at: "InitProducerIdRequest v\(version) .TransactionalId")
+            transactionalId, flexible: flexible, nullable: true,
+            at: "InitProducerIdRequest v\(version) .TransactionalId")
         buffer.writeInteger(transactionTimeoutMs)
         if version >= 3 {
             buffer.writeInteger(producerId)

@@ -32,7 +32,8 @@ public struct InitProducerIdResponse: KafkaResponseMessage, Hashable {
             let producerEpoch = try buffer.readKafkaInteger(as: Int16.self, at: ".ProducerEpoch")
             if isFlexible(version) { try buffer.readKafkaTaggedFields(at: "") }
             return InitProducerIdResponse(
-                throttleTimeMs: throttleTimeMs, errorCode: errorCode, producerId: producerId, producerEpoch: producerEpoch)
+                throttleTimeMs: throttleTimeMs, errorCode: errorCode, producerId: producerId,
+                producerEpoch: producerEpoch)
         }
     }
 }

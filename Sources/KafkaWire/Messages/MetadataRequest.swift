@@ -50,7 +50,8 @@ public struct MetadataRequest: KafkaRequestMessage, Hashable {
 
     /// Creates a request for topics by name.
     public init(topicNames: [String], allowAutoTopicCreation: Bool = true) {
-        self.init(topics: topicNames.map { MetadataRequestTopic(name: $0) }, allowAutoTopicCreation: allowAutoTopicCreation)
+        self.init(
+            topics: topicNames.map { MetadataRequestTopic(name: $0) }, allowAutoTopicCreation: allowAutoTopicCreation)
     }
 
     public func write(into buffer: inout ByteBuffer, version: Int16) throws {
@@ -64,7 +65,8 @@ public struct MetadataRequest: KafkaRequestMessage, Hashable {
                     buffer.writeKafkaUUID(topic.topicId)
                 } else if topic.topicId != .zero {
                     throw KafkaWireError(
-                        .invalidValue, "a topic id cannot be sent before v10", location: location(".Topics[\(index)].TopicId"))
+                        .invalidValue, "a topic id cannot be sent before v10",
+                        location: location(".Topics[\(index)].TopicId"))
                 }
                 try buffer.writeKafkaString(
                     topic.name, flexible: flexible, nullable: version >= 10, at: location(".Topics[\(index)].Name"))
@@ -77,7 +79,8 @@ public struct MetadataRequest: KafkaRequestMessage, Hashable {
             buffer.writeKafkaBool(allowAutoTopicCreation)
         } else if !allowAutoTopicCreation {
             throw KafkaWireError(
-                .invalidValue, "auto-creation cannot be disabled before v4", location: location(".AllowAutoTopicCreation"))
+                .invalidValue, "auto-creation cannot be disabled before v4",
+                location: location(".AllowAutoTopicCreation"))
         }
         if (8...10).contains(version) {
             buffer.writeKafkaBool(includeClusterAuthorizedOperations)

@@ -17,7 +17,8 @@ public struct SaslAuthenticateResponse: KafkaResponseMessage, Hashable {
     public var sessionLifetimeMs: Int64
 
     /// Creates a response.
-    public init(errorCode: Int16 = 0, errorMessage: String? = nil, authBytes: ByteBuffer, sessionLifetimeMs: Int64 = 0) {
+    public init(errorCode: Int16 = 0, errorMessage: String? = nil, authBytes: ByteBuffer, sessionLifetimeMs: Int64 = 0)
+    {
         self.errorCode = errorCode
         self.errorMessage = errorMessage
         self.authBytes = authBytes

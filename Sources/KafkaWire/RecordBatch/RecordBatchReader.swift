@@ -84,7 +84,8 @@ public enum RecordBatchReader {
             records: [])
         guard batch.recordsCount >= 0 else {
             throw KafkaWireError(
-                .corruptRecordBatch, "negative record count \(batch.recordsCount)", location: "RecordBatch.recordsCount")
+                .corruptRecordBatch, "negative record count \(batch.recordsCount)", location: "RecordBatch.recordsCount"
+            )
         }
         let rawCodec = batch.attributes & RecordBatchLayout.compressionMask
         guard let codec = KafkaCompression.Codec(rawValue: rawCodec) else {

@@ -164,9 +164,11 @@ public struct RecordBatchWriter: Sendable {
             }
         }
         let start = batch.readerIndex
-        let attributes = compression.codec.rawValue | (producerState.isTransactional ? RecordBatchLayout.transactionalBit : 0)
+        let attributes =
+            compression.codec.rawValue | (producerState.isTransactional ? RecordBatchLayout.transactionalBit : 0)
         batch.setInteger(Int64(0), at: start + RecordBatchLayout.baseOffset)
-        batch.setInteger(Int32(batch.readableBytes - RecordBatchLayout.logOverhead), at: start + RecordBatchLayout.batchLength)
+        batch.setInteger(
+            Int32(batch.readableBytes - RecordBatchLayout.logOverhead), at: start + RecordBatchLayout.batchLength)
         batch.setInteger(partitionLeaderEpoch, at: start + RecordBatchLayout.partitionLeaderEpoch)
         batch.setInteger(RecordBatchLayout.currentMagic, at: start + RecordBatchLayout.magic)
         batch.setInteger(attributes, at: start + RecordBatchLayout.attributes)
@@ -215,7 +217,8 @@ public struct RecordBatchWriter: Sendable {
 
     @inlinable
     static func bodySize(
-        timestampDelta: Int64, offsetDelta: Int32, keyLength: Int?, valueLength: Int?, headersSize: Int, headerCount: Int
+        timestampDelta: Int64, offsetDelta: Int32, keyLength: Int?, valueLength: Int?, headersSize: Int,
+        headerCount: Int
     ) -> Int {
         var size = 1 + Varint.size(timestampDelta) + Varint.size(offsetDelta)
         size += keyLength.map { Varint.size(Int32(truncatingIfNeeded: $0)) + $0 } ?? 1

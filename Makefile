@@ -3,8 +3,9 @@ SWIFT ?= swift
 
 .PHONY: test bootstrap build test-only format lint bench test-cluster clean
 
-## Installs what is missing (Debian packages, the Python test environment), builds, runs every test.
-test: bootstrap
+## Installs what is missing (Debian packages, the Python test environment), checks formatting,
+## builds, runs every test.
+test: bootstrap lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -22,8 +23,9 @@ test-only:
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks
 
+## Fails on any deviation from .swift-format (run `make format` to fix).
 lint:
-	$(SWIFT) format lint --recursive Package.swift Sources Tests
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 
 ## Micro-benchmarks (package-benchmark): record-batch encoding per codec, CRC-32C.
 bench: bootstrap

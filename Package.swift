@@ -5,10 +5,16 @@ let package = Package(
     name: "tributary",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "KafkaWire", targets: ["KafkaWire"])
+        .library(name: "KafkaWire", targets: ["KafkaWire"]),
+        .library(name: "KafkaClient", targets: ["KafkaClient"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // C system libraries behind the compression codecs (Debian: zlib1g-dev liblz4-dev
@@ -36,6 +42,19 @@ let package = Package(
                 "CKafkaCRC32C", "CKafkaZlib", "CKafkaLZ4", "CKafkaZstd", "CKafkaSnappy",
             ]),
 
+        // The producer engine, usable on its own as a library.
+        .target(
+            name: "KafkaClient",
+            dependencies: [
+                "KafkaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
         // Test support only: drives librdkafka's mock cluster (scripts/kafka_test_cluster.py).
         // No product depends on it.
         .target(name: "KafkaTestCluster"),
@@ -49,6 +68,14 @@ let package = Package(
             ],
             // Read through #filePath by the tests; not bundle resources.
             exclude: ["Vectors"]),
+        .testTarget(
+            name: "KafkaClientTests",
+            dependencies: [
+                "KafkaClient", "KafkaWire", "KafkaTestCluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "KafkaIntegrationTests",
             dependencies: [

@@ -5,7 +5,7 @@ import PackageDescription
 // builds the benchmark harness. Run with `make bench`.
 let package = Package(
     name: "TributaryBenchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "tributary", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),

@@ -1,0 +1,472 @@
+import KafkaWire
+import NIOCore
+import Synchronization
+
+/// Per-partition queues of batches, the `buffer.memory` budget, and flush bookkeeping.
+///
+/// Callers of `send` append under one lock (one acquisition for a whole bulk call); the sender
+/// drains ready batches from its event loop. Memory is reserved per batch, as Java's BufferPool
+/// does: `max(batch.size, record size)` when a batch is created, released when it completes.
+final class RecordAccumulator: Sendable {
+    struct Settings: Sendable {
+        var batchSize: Int
+        var bufferMemory: Int
+        var linger: TimeAmount
+        var deliveryTimeout: TimeAmount
+        var maxRequestSize: Int
+        var partitioner: KafkaPartitionerStrategy
+        var partitionerIgnoreKeys: Bool
+
+        init(configuration: KafkaProducerConfiguration) {
+            batchSize = max(configuration.batchSize, 1)
+            bufferMemory = configuration.bufferMemory
+            linger = TimeAmount(configuration.linger)
+            deliveryTimeout = TimeAmount(configuration.deliveryTimeout)
+            maxRequestSize = configuration.maxRequestSize
+            partitioner = configuration.partitioner
+            partitionerIgnoreKeys = configuration.partitionerIgnoreKeys
+        }
+    }
+
+    enum Completion: Sendable {
+        /// The record's outcome goes to the delivery-report stream.
+        case report
+        /// The record's outcome resumes this `send`.
+        case continuation(CheckedContinuation<KafkaRecordMetadata, any Error>)
+    }
+
+    enum AppendOutcome: Sendable {
+        /// Appended. `wakeSender` when a batch was created or became full: the sender has a new
+        /// deadline or something to send.
+        case appended(wakeSender: Bool)
+        /// The topic's partitions are not known yet.
+        case needsMetadata(topic: String)
+        /// A new batch needs this many bytes of `buffer.memory` that are not free.
+        case needsMemory(bytes: Int)
+        case failed(KafkaProducerError)
+    }
+
+    private struct PartitionQueue {
+        /// Oldest first; only the last one is open for appends.
+        var batches: [ProducerBatch] = []
+        var head = 0
+        var isEmpty: Bool { head == batches.count }
+        var first: ProducerBatch? { isEmpty ? nil : batches[head] }
+        var last: ProducerBatch? { isEmpty ? nil : batches[batches.count - 1] }
+        var count: Int { batches.count - head }
+
+        mutating func append(_ batch: ProducerBatch) { batches.append(batch) }
+        mutating func removeFirst() -> ProducerBatch {
+            let batch = batches[head]
+            head += 1
+            if head == batches.count {
+                batches.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            return batch
+        }
+        mutating func prepend(_ batch: ProducerBatch) {
+            if head > 0 {
+                head -= 1
+                batches[head] = batch
+            } else {
+                batches.insert(batch, at: 0)
+            }
+        }
+    }
+
+    private struct MemoryWaiter {
+        var id: UInt64
+        var bytes: Int
+        var continuation: CheckedContinuation<Int, any Error>
+    }
+
+    private struct FlushWaiter {
+        var remaining: Set<UInt64>
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State {
+        var metadata = ClusterMetadata.empty
+        var partitioner: KafkaPartitioner
+        var queues: [TopicPartition: PartitionQueue] = [:]
+        var nextSerial: UInt64 = 0
+        var usedMemory = 0
+        var memoryWaiters: [MemoryWaiter] = []
+        var nextWaiterID: UInt64 = 0
+        /// Serials of batches created and not yet completed.
+        var incomplete: Set<UInt64> = []
+        var flushWaiters: [FlushWaiter] = []
+        var isClosed = false
+    }
+
+    let settings: Settings
+    private let state: Mutex<State>
+
+    init(settings: Settings) {
+        self.settings = settings
+        self.state = Mutex(
+            State(
+                partitioner: KafkaPartitioner(
+                    strategy: settings.partitioner, batchSize: settings.batchSize,
+                    ignoreKeys: settings.partitionerIgnoreKeys)))
+    }
+
+    // MARK: - Appending (callers of send)
+
+    struct AppendProgress {
+        /// The index of the first record not appended (`records.count` when all were).
+        var next: Int
+        /// Why appending stopped before the end; nil when every record was appended.
+        var stop: AppendOutcome?
+        /// A batch was created or filled: the sender has a new deadline or something to send.
+        var wakeSender: Bool
+    }
+
+    /// Appends `records[start...]` in order until one cannot be appended. `reservation` holds
+    /// memory the caller already waited for; new batches use it first, and what is left is
+    /// returned to the budget before this returns.
+    func append(
+        _ records: [KafkaProducerRecord], from start: Int, firstID: KafkaRecordID, nowMillis: Int64,
+        now: NIODeadline, reservation: inout Int, completion: (Int) -> Completion
+    ) -> AppendProgress {
+        state.withLock { state in
+            var progress = AppendProgress(next: start, stop: nil, wakeSender: false)
+            while progress.next < records.count {
+                let index = progress.next
+                let outcome = Self.appendOne(
+                    records[index], id: firstID + KafkaRecordID(index - start), nowMillis: nowMillis, now: now,
+                    reservation: &reservation, completion: { completion(index) }, settings: settings,
+                    state: &state)
+                guard case .appended(let wakeSender) = outcome else {
+                    progress.stop = outcome
+                    break
+                }
+                progress.wakeSender = progress.wakeSender || wakeSender
+                progress.next += 1
+            }
+            if reservation > 0 {
+                self.release(bytes: reservation, state: &state)
+                reservation = 0
+            }
+            return progress
+        }
+    }
+
+    private static func appendOne(
+        _ record: KafkaProducerRecord, id: KafkaRecordID, nowMillis: Int64, now: NIODeadline,
+        reservation: inout Int, completion: () -> Completion, settings: Settings, state: inout State
+    ) -> AppendOutcome {
+        if state.isClosed {
+            return .failed(KafkaProducerError(.producerClosed, "the producer is closed; \(record.topic) record not accepted"))
+        }
+        let estimate = RecordBatchWriter.estimatedRecordSize(
+            keyLength: record.key?.readableBytes, valueLength: record.value?.readableBytes, headers: record.headers)
+        let batchOverhead = RecordBatchLayout.records
+        if estimate + batchOverhead > settings.maxRequestSize {
+            return .failed(
+                KafkaProducerError(
+                    .recordTooLarge,
+                    "a \(estimate)-byte record for \(record.topic) exceeds max.request.size (\(settings.maxRequestSize))"))
+        }
+        if estimate + batchOverhead > settings.bufferMemory {
+            return .failed(
+                KafkaProducerError(
+                    .recordTooLarge,
+                    "a \(estimate)-byte record for \(record.topic) exceeds buffer.memory (\(settings.bufferMemory))"))
+        }
+        guard let topic = state.metadata.topics[record.topic] else {
+            if let error = state.metadata.topicErrors[record.topic], !error.isRetriable {
+                return .failed(
+                    KafkaProducerError(
+                        .brokerError, "topic \(record.topic) cannot be produced to", brokerErrorCode: error))
+            }
+            return .needsMetadata(topic: record.topic)
+        }
+        let partitionCount = Int32(topic.partitions.count)
+        let partition: Int32
+        if let explicit = record.partition {
+            guard explicit >= 0, explicit < partitionCount else {
+                return .failed(
+                    KafkaProducerError(
+                        .unknownTopicOrPartition,
+                        "partition \(explicit) of \(record.topic) does not exist (it has \(partitionCount))"))
+            }
+            partition = explicit
+        } else {
+            partition = state.partitioner.partition(
+                topic: record.topic, key: record.key, partitionCount: partitionCount,
+                availablePartitions: topic.availablePartitions)
+        }
+        let topicPartition = TopicPartition(topic: record.topic, partition: partition)
+        let timestamp = record.timestamp ?? nowMillis
+
+        var queue = state.queues[topicPartition] ?? PartitionQueue()
+        state.queues[topicPartition] = nil  // keep the queue uniquely referenced while mutating it
+        defer { state.queues[topicPartition] = queue }
+
+        var wake = false
+        if let open = queue.last, open.isOpen, open.sizeInBytes + estimate <= max(settings.batchSize, open.reservedBytes) {
+            open.append(
+                id: id, timestamp: timestamp, key: record.key, value: record.value, headers: record.headers,
+                continuation: completion().continuationValue)
+            if open.sizeInBytes >= settings.batchSize { wake = true }
+        } else {
+            let size = max(settings.batchSize, estimate + batchOverhead)
+            if reservation >= size {
+                reservation -= size
+            } else {
+                guard state.memoryWaiters.isEmpty, state.usedMemory + size <= settings.bufferMemory else {
+                    return .needsMemory(bytes: size)
+                }
+                state.usedMemory += size
+            }
+            let batch = ProducerBatch(
+                topicPartition: topicPartition, serial: state.nextSerial, createdAt: now, capacity: size,
+                reservedBytes: size)
+            state.nextSerial += 1
+            state.incomplete.insert(batch.serial)
+            batch.append(
+                id: id, timestamp: timestamp, key: record.key, value: record.value, headers: record.headers,
+                continuation: completion().continuationValue)
+            queue.append(batch)
+            wake = true
+        }
+        state.partitioner.recordAppended(topic: record.topic, partition: partition, bytes: estimate)
+        return .appended(wakeSender: wake)
+    }
+
+    // MARK: - Memory
+
+    /// Waits until `bytes` of `buffer.memory` are free and reserves them; the returned amount
+    /// belongs to the caller (pass it to `append` as its reservation). `registered` receives an
+    /// id that `failMemoryWaiter` can use to end the wait (the max.block.ms timeout).
+    func reserveMemory(bytes: Int, registered: (UInt64) -> Void) async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let immediate: Bool = state.withLock { state in
+                if state.memoryWaiters.isEmpty, state.usedMemory + bytes <= settings.bufferMemory {
+                    state.usedMemory += bytes
+                    return true
+                }
+                let id = state.nextWaiterID
+                state.nextWaiterID += 1
+                state.memoryWaiters.append(MemoryWaiter(id: id, bytes: bytes, continuation: continuation))
+                registered(id)
+                return false
+            }
+            if immediate { continuation.resume(returning: bytes) }
+        }
+    }
+
+    /// Ends a memory wait with `error`, if it is still waiting.
+    func failMemoryWaiter(id: UInt64, error: KafkaProducerError) {
+        let waiter: MemoryWaiter? = state.withLock { state in
+            guard let index = state.memoryWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+            let waiter = state.memoryWaiters.remove(at: index)
+            // A waiter behind it may now fit.
+            self.grantWaiters(state: &state)
+            return waiter
+        }
+        waiter?.continuation.resume(throwing: error)
+    }
+
+    /// Returns unused memory (a reservation that was not needed).
+    func releaseMemory(bytes: Int) {
+        guard bytes > 0 else { return }
+        state.withLock { state in self.release(bytes: bytes, state: &state) }
+    }
+
+    private func release(bytes: Int, state: inout State) {
+        state.usedMemory -= bytes
+        grantWaiters(state: &state)
+    }
+
+    /// Grants memory to waiters in arrival order, as long as the first one fits. Their
+    /// continuations are resumed inside the lock, which is safe: resuming only schedules them.
+    private func grantWaiters(state: inout State) {
+        while let first = state.memoryWaiters.first, state.usedMemory + first.bytes <= settings.bufferMemory {
+            state.memoryWaiters.removeFirst()
+            state.usedMemory += first.bytes
+            first.continuation.resume(returning: first.bytes)
+        }
+    }
+
+    // MARK: - The sender's side
+
+    /// Replaces the metadata snapshot partitioning and draining use.
+    func updateMetadata(_ metadata: ClusterMetadata) {
+        state.withLock { $0.metadata = metadata }
+    }
+
+    struct ReadyCheck {
+        /// Nodes with at least one sendable batch.
+        var readyNodes: Set<Int32> = []
+        /// Partitions whose leader is unknown: metadata should be refreshed.
+        var hasUnknownLeaders = false
+        /// When the next batch becomes ready by linger or backoff.
+        var nextReadyAt: NIODeadline?
+    }
+
+    /// Which nodes have something to send now. A partition's first batch is sendable when it is
+    /// full (or not the last), its linger expired, a flush or close is under way, and it is not
+    /// in retry backoff or muted.
+    func ready(now: NIODeadline, isMuted: (TopicPartition) -> Bool) -> ReadyCheck {
+        state.withLock { state in
+            var check = ReadyCheck()
+            let flushing = !state.flushWaiters.isEmpty || state.isClosed
+            for (topicPartition, queue) in state.queues {
+                guard let batch = queue.first else { continue }
+                guard let leader = state.metadata.leader(for: topicPartition) else {
+                    check.hasUnknownLeaders = true
+                    continue
+                }
+                if isMuted(topicPartition) { continue }
+                if let retryAfter = batch.retryAfter, retryAfter > now {
+                    check.nextReadyAt = min(check.nextReadyAt ?? retryAfter, retryAfter)
+                    continue
+                }
+                let full = queue.count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
+                let lingerEnds = batch.createdAt + settings.linger
+                if full || flushing || lingerEnds <= now {
+                    check.readyNodes.insert(leader)
+                } else {
+                    check.nextReadyAt = min(check.nextReadyAt ?? lingerEnds, lingerEnds)
+                }
+            }
+            return check
+        }
+    }
+
+    /// Takes the sendable first batch of each partition led by `node`, up to `maxSize` bytes of
+    /// records in total (at least one batch). The batches leave the queues; they come back with
+    /// `reenqueue` for a retry or end with `complete`.
+    func drain(node: Int32, now: NIODeadline, maxSize: Int, isMuted: (TopicPartition) -> Bool) -> [ProducerBatch] {
+        state.withLock { state in
+            var drained: [ProducerBatch] = []
+            var size = 0
+            let flushing = !state.flushWaiters.isEmpty || state.isClosed
+            for (topicPartition, var queue) in state.queues {
+                guard let batch = queue.first, state.metadata.leader(for: topicPartition) == node,
+                    !isMuted(topicPartition)
+                else { continue }
+                if let retryAfter = batch.retryAfter, retryAfter > now { continue }
+                let full = queue.count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
+                guard full || flushing || batch.createdAt + settings.linger <= now else { continue }
+                if !drained.isEmpty && size + batch.sizeInBytes > maxSize { break }
+                size += batch.sizeInBytes
+                state.queues[topicPartition] = nil
+                drained.append(queue.removeFirst())
+                state.queues[topicPartition] = queue
+            }
+            return drained
+        }
+    }
+
+    /// Puts a batch back at the front of its partition for a retry after `retryAfter`.
+    func reenqueue(_ batch: ProducerBatch, retryAfter: NIODeadline) {
+        batch.retryAfter = retryAfter
+        state.withLock { state in
+            var queue = state.queues[batch.topicPartition] ?? PartitionQueue()
+            state.queues[batch.topicPartition] = nil
+            queue.prepend(batch)
+            state.queues[batch.topicPartition] = queue
+        }
+    }
+
+    /// Batches still queued whose delivery timeout passed: removed and returned, to be failed.
+    func expire(now: NIODeadline) -> [ProducerBatch] {
+        state.withLock { state in
+            var expired: [ProducerBatch] = []
+            for (topicPartition, var queue) in state.queues {
+                guard let first = queue.first, first.createdAt + settings.deliveryTimeout <= now else { continue }
+                state.queues[topicPartition] = nil
+                while let batch = queue.first, batch.createdAt + settings.deliveryTimeout <= now {
+                    expired.append(queue.removeFirst())
+                }
+                if !queue.isEmpty { state.queues[topicPartition] = queue }
+            }
+            return expired
+        }
+    }
+
+    /// Takes every queued batch (close after its timeout): to be failed.
+    func drainAll() -> [ProducerBatch] {
+        state.withLock { state in
+            var all: [ProducerBatch] = []
+            for (_, var queue) in state.queues {
+                while !queue.isEmpty { all.append(queue.removeFirst()) }
+            }
+            state.queues = [:]
+            return all
+        }
+    }
+
+    /// Marks batches done: their memory returns to the budget and flushes waiting on them move on.
+    func complete(_ batches: [ProducerBatch]) {
+        guard !batches.isEmpty else { return }
+        var finishedFlushes: [CheckedContinuation<Void, Never>] = []
+        state.withLock { state in
+            var released = 0
+            for batch in batches {
+                state.incomplete.remove(batch.serial)
+                released += batch.reservedBytes
+            }
+            var index = 0
+            while index < state.flushWaiters.count {
+                for batch in batches { state.flushWaiters[index].remaining.remove(batch.serial) }
+                if state.flushWaiters[index].remaining.isEmpty {
+                    finishedFlushes.append(state.flushWaiters.remove(at: index).continuation)
+                } else {
+                    index += 1
+                }
+            }
+            self.release(bytes: released, state: &state)
+        }
+        for continuation in finishedFlushes { continuation.resume() }
+    }
+
+    /// Waits until every batch that exists now has completed. While a flush waits, every batch
+    /// is sendable at once (linger is ignored).
+    func flush(wakeSender: () -> Void) async {
+        await withCheckedContinuation { continuation in
+            let done: Bool = state.withLock { state in
+                if state.incomplete.isEmpty { return true }
+                state.flushWaiters.append(FlushWaiter(remaining: state.incomplete, continuation: continuation))
+                return false
+            }
+            if done { continuation.resume() } else { wakeSender() }
+        }
+    }
+
+    /// Stops accepting records. Returns the memory waiters, which the caller fails.
+    func close() {
+        let waiters: [MemoryWaiter] = state.withLock { state in
+            state.isClosed = true
+            defer { state.memoryWaiters = [] }
+            return state.memoryWaiters
+        }
+        for waiter in waiters {
+            waiter.continuation.resume(
+                throwing: KafkaProducerError(.producerClosed, "the producer closed while waiting for buffer.memory"))
+        }
+    }
+
+    /// Whether anything is queued or in flight.
+    var hasIncompleteBatches: Bool { state.withLock { !$0.incomplete.isEmpty } }
+    /// Bytes of `buffer.memory` in use (tests, metrics).
+    var usedMemory: Int { state.withLock { $0.usedMemory } }
+}
+
+extension RecordAccumulator.Completion {
+    fileprivate var continuationValue: CheckedContinuation<KafkaRecordMetadata, any Error>? {
+        if case .continuation(let continuation) = self { return continuation }
+        return nil
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

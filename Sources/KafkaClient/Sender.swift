@@ -1,0 +1,559 @@
+import Atomics
+import KafkaWire
+import Logging
+import NIOCore
+
+/// Moves ready batches from the accumulator to the brokers, and everything that needs: metadata,
+/// connections, retries, timeouts.
+///
+/// All mutable state is owned by `eventLoop`: every method except `wakeup()` and
+/// `awaitMetadata` runs there. The accumulator is the only state shared with callers of `send`.
+final class Sender: @unchecked Sendable {
+    private enum ConnectionSlot {
+        case connecting
+        case ready(BrokerConnection)
+        /// Connecting failed `failures` times in a row; not before `until`.
+        case backoff(until: NIODeadline, failures: Int, lastError: KafkaProducerError)
+    }
+
+    private struct MetadataWaiter {
+        var continuation: CheckedContinuation<Void, any Error>
+        var deadline: NIODeadline
+    }
+
+    let eventLoop: any EventLoop
+    let configuration: KafkaProducerConfiguration
+    let accumulator: RecordAccumulator
+    let logger: Logger
+    private let connectionSettings: BrokerConnection.Settings
+    private let deliver: @Sendable (KafkaDeliveryReport) -> Void
+    private let wakeupPending = ManagedAtomic(false)
+
+    // Owned by eventLoop.
+    private var metadata = ClusterMetadata.empty
+    private var wantedTopics: [String: NIODeadline] = [:]
+    private var metadataWaiters: [String: [MetadataWaiter]] = [:]
+    private var isMetadataRequestInFlight = false
+    private var isMetadataRefreshNeeded = true
+    private var lastMetadataRefresh: NIODeadline?
+    private var metadataRetryAt: NIODeadline?
+    private var metadataFailures = 0
+    private var nextBootstrapIndex = 0
+    private var connections: [Int32: ConnectionSlot] = [:]
+    /// Produce requests awaiting a response, per node.
+    private var inFlightRequests: [Int32: Int] = [:]
+    /// Partitions with a batch in flight, when ordering requires one at a time.
+    private var mutedPartitions: Set<TopicPartition> = []
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
+    /// Set by a forced close: in-flight failures end batches instead of retrying them.
+    private var isAborting = false
+
+    init(
+        configuration: KafkaProducerConfiguration, accumulator: RecordAccumulator, eventLoop: any EventLoop,
+        logger: Logger, deliver: @escaping @Sendable (KafkaDeliveryReport) -> Void
+    ) {
+        self.configuration = configuration
+        self.accumulator = accumulator
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.deliver = deliver
+        self.connectionSettings = BrokerConnection.Settings(configuration: configuration)
+    }
+
+    /// Asks the event loop to look for work. Cheap to call often: wakeups coalesce.
+    func wakeup() {
+        if wakeupPending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            eventLoop.execute { self.runOnce() }
+        }
+    }
+
+    // MARK: - The loop
+
+    private func runOnce() {
+        eventLoop.preconditionInEventLoop()
+        wakeupPending.store(false, ordering: .releasing)
+        let now = NIODeadline.now()
+
+        let expired = accumulator.expire(now: now)
+        if !expired.isEmpty {
+            finish(
+                expired,
+                error: { batch in
+                    KafkaProducerError(
+                        .deliveryTimeout,
+                        "\(batch.recordCount) records for \(batch.topicPartition) not delivered within delivery.timeout.ms (\(self.milliseconds(self.configuration.deliveryTimeout)) ms)\(self.lastConnectionError(for: batch.topicPartition))"
+                    )
+                })
+        }
+        failExpiredMetadataWaiters(now: now)
+
+        if let last = lastMetadataRefresh, last + TimeAmount(configuration.metadataMaxAge) <= now {
+            isMetadataRefreshNeeded = true
+        }
+        let check = accumulator.ready(now: now, isMuted: { self.mutedPartitions.contains($0) })
+        if check.hasUnknownLeaders { isMetadataRefreshNeeded = true }
+        if isMetadataRefreshNeeded || !metadataWaiters.isEmpty { requestMetadata(now: now) }
+
+        for node in check.readyNodes {
+            guard let connection = readyConnection(node: node, now: now) else { continue }
+            sendProduceRequests(on: connection, node: node, now: now)
+        }
+        closeIdleConnections(now: now)
+        scheduleTimer(now: now, nextReadyAt: check.nextReadyAt)
+    }
+
+    private func scheduleTimer(now: NIODeadline, nextReadyAt: NIODeadline?) {
+        var next = now + TimeAmount(min(configuration.connectionsMaxIdle, configuration.metadataMaxAge)) / 2
+        if let nextReadyAt { next = min(next, nextReadyAt) }
+        if let metadataRetryAt { next = min(next, metadataRetryAt) }
+        for slot in connections.values {
+            if case .backoff(let until, _, _) = slot { next = min(next, until) }
+        }
+        for waiters in metadataWaiters.values {
+            for waiter in waiters { next = min(next, waiter.deadline) }
+        }
+        if accumulator.hasIncompleteBatches {
+            // Delivery timeouts of queued batches are checked at least this often.
+            next = min(next, now + .milliseconds(100))
+        }
+        if let timerDeadline, timerDeadline <= next, timerDeadline > now { return }
+        timer?.cancel()
+        timerDeadline = next
+        timer = eventLoop.scheduleTask(deadline: next) {
+            self.timerDeadline = nil
+            self.runOnce()
+        }
+    }
+
+    // MARK: - Produce
+
+    private func sendProduceRequests(on connection: BrokerConnection, node: Int32, now: NIODeadline) {
+        let produceVersion = connection.apiVersions[.produce]
+        guard let produceVersion else {
+            logger.error("broker does not support any Produce version this client speaks", metadata: ["node": "\(node)"])
+            return
+        }
+        while (inFlightRequests[node] ?? 0) < configuration.maxInFlightRequestsPerConnection {
+            let batches = accumulator.drain(
+                node: node, now: now, maxSize: configuration.maxRequestSize,
+                isMuted: { self.mutedPartitions.contains($0) })
+            if batches.isEmpty { return }
+            sendProduce(batches, on: connection, node: node, version: produceVersion)
+        }
+    }
+
+    private func sendProduce(_ batches: [ProducerBatch], on connection: BrokerConnection, node: Int32, version: Int16) {
+        var topics: [String: [ProduceRequest.PartitionProduceData]] = [:]
+        var sendable: [ProducerBatch] = []
+        for batch in batches {
+            do {
+                let bytes = try batch.encode(compression: configuration.compression)
+                topics[batch.topicPartition.topic, default: []].append(
+                    .init(index: batch.topicPartition.partition, records: bytes))
+                sendable.append(batch)
+            } catch {
+                finish(
+                    [batch],
+                    error: { _ in
+                        KafkaProducerError(
+                            .protocolError, "could not encode the batch for \(batch.topicPartition)",
+                            cause: error as? KafkaWireError)
+                    })
+            }
+        }
+        guard !sendable.isEmpty else { return }
+        let request = ProduceRequest(
+            acks: configuration.acks.rawValue, timeoutMs: Int32(clamping: milliseconds(configuration.requestTimeout)),
+            topicData: topics.map { .init(name: $0.key, partitionData: $0.value) })
+        for batch in sendable { batch.attempts += 1 }
+        if configuration.maxInFlightRequestsPerConnection == 1 {
+            for batch in sendable { mutedPartitions.insert(batch.topicPartition) }
+        }
+        inFlightRequests[node, default: 0] += 1
+
+        if configuration.acks == .none {
+            connection.sendWithoutResponse(request, version: version).whenComplete { result in
+                self.inFlightRequests[node, default: 1] -= 1
+                self.unmute(sendable)
+                switch result {
+                case .success:
+                    self.complete(sendable.map { ($0, Int64(-1), Int64(-1)) })
+                case .failure(let error):
+                    self.retryOrFail(sendable, error: self.producerError(error, node: node), refreshMetadata: true)
+                }
+                self.wakeup()
+            }
+        } else {
+            connection.send(request, version: version, expecting: ProduceResponse.self).whenComplete { result in
+                self.inFlightRequests[node, default: 1] -= 1
+                self.unmute(sendable)
+                switch result {
+                case .success(let response):
+                    self.handle(response, for: sendable, node: node)
+                case .failure(let error):
+                    self.retryOrFail(sendable, error: self.producerError(error, node: node), refreshMetadata: true)
+                }
+                self.wakeup()
+            }
+        }
+    }
+
+    private func unmute(_ batches: [ProducerBatch]) {
+        guard !mutedPartitions.isEmpty else { return }
+        for batch in batches { mutedPartitions.remove(batch.topicPartition) }
+    }
+
+    private func handle(_ response: ProduceResponse, for batches: [ProducerBatch], node: Int32) {
+        var answers: [TopicPartition: ProduceResponse.PartitionProduceResponse] = [:]
+        for topic in response.responses {
+            for partition in topic.partitionResponses {
+                answers[TopicPartition(topic: topic.name, partition: partition.index)] = partition
+            }
+        }
+        var completed: [(ProducerBatch, Int64, Int64)] = []
+        for batch in batches {
+            guard let answer = answers[batch.topicPartition] else {
+                retryOrFail(
+                    [batch],
+                    error: KafkaProducerError(
+                        .protocolError, "broker \(node) answered a Produce request without \(batch.topicPartition)"),
+                    refreshMetadata: false)
+                continue
+            }
+            let code = KafkaErrorCode(rawValue: answer.errorCode)
+            if code == .none {
+                completed.append((batch, answer.baseOffset, answer.logAppendTimeMs))
+                continue
+            }
+            var message = "broker \(node) rejected \(batch.recordCount) records for \(batch.topicPartition)"
+            if let detail = answer.errorMessage { message += ": \(detail)" }
+            let error = KafkaProducerError(.brokerError, message, brokerErrorCode: code)
+            if code.isRetriable {
+                retryOrFail([batch], error: error, refreshMetadata: code.invalidatesMetadata)
+            } else {
+                finish([batch], error: { _ in error })
+            }
+        }
+        complete(completed)
+    }
+
+    /// Retries batches after a retriable failure, unless retries or the delivery timeout are
+    /// used up (or the producer is aborting), in which case they fail with `error`.
+    private func retryOrFail(_ batches: [ProducerBatch], error: KafkaProducerError, refreshMetadata: Bool) {
+        if refreshMetadata { isMetadataRefreshNeeded = true }
+        let now = NIODeadline.now()
+        var failed: [ProducerBatch] = []
+        for batch in batches {
+            let deadline = batch.createdAt + TimeAmount(configuration.deliveryTimeout)
+            if isAborting || batch.attempts > configuration.retries || deadline <= now {
+                failed.append(batch)
+                continue
+            }
+            let backoff = retryBackoff(attempts: batch.attempts)
+            logger.debug(
+                "retrying batch",
+                metadata: [
+                    "partition": "\(batch.topicPartition)", "attempt": "\(batch.attempts)",
+                    "backoff_ms": "\(backoff.nanoseconds / 1_000_000)", "error": "\(error)",
+                ])
+            accumulator.reenqueue(batch, retryAfter: now + backoff)
+        }
+        if !failed.isEmpty {
+            finish(
+                failed,
+                error: { batch in
+                    var final = error
+                    if !self.isAborting, batch.createdAt + TimeAmount(self.configuration.deliveryTimeout) <= now {
+                        final = KafkaProducerError(
+                            .deliveryTimeout,
+                            "\(batch.recordCount) records for \(batch.topicPartition) not delivered within delivery.timeout.ms; last error: \(error.message)",
+                            brokerErrorCode: error.brokerErrorCode, cause: error)
+                    }
+                    return final
+                })
+        }
+    }
+
+    /// `retry.backoff.ms` doubled per attempt up to `retry.backoff.max.ms`, with ±20 % jitter.
+    private func retryBackoff(attempts: Int) -> TimeAmount {
+        let base = Double(milliseconds(configuration.retryBackoff))
+        let cap = Double(max(milliseconds(configuration.retryBackoffMax), milliseconds(configuration.retryBackoff)))
+        let exponential = min(cap, base * pow2(max(attempts - 1, 0)))
+        let jittered = exponential * Double.random(in: 0.8...1.2)
+        return .milliseconds(Int64(min(jittered, cap)))
+    }
+
+    private func pow2(_ n: Int) -> Double { n >= 62 ? .greatestFiniteMagnitude : Double(1 << n) }
+
+    private func complete(_ results: [(ProducerBatch, Int64, Int64)]) {
+        guard !results.isEmpty else { return }
+        for (batch, baseOffset, logAppendTime) in results {
+            let report = batch.complete(baseOffset: baseOffset, logAppendTime: logAppendTime)
+            if batch.hasReportedRecords { deliver(report) }
+        }
+        accumulator.complete(results.map(\.0))
+    }
+
+    private func finish(_ batches: [ProducerBatch], error: (ProducerBatch) -> KafkaProducerError) {
+        guard !batches.isEmpty else { return }
+        for batch in batches {
+            let failure = error(batch)
+            logger.warning(
+                "records failed", metadata: ["partition": "\(batch.topicPartition)", "error": "\(failure)"])
+            let report = batch.fail(failure)
+            if batch.hasReportedRecords { deliver(report) }
+        }
+        accumulator.complete(batches)
+    }
+
+    // MARK: - Metadata
+
+    /// Waits until `topic`'s partitions are known, or fails at `deadline` (max.block.ms).
+    func awaitMetadata(topic: String, deadline: NIODeadline) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            eventLoop.execute {
+                if self.metadata.topics[topic] != nil {
+                    self.wantedTopics[topic] = .now()
+                    continuation.resume()
+                    return
+                }
+                if let error = self.metadata.topicErrors[topic], !error.isRetriable {
+                    continuation.resume(
+                        throwing: KafkaProducerError(
+                            .brokerError, "topic \(topic) cannot be produced to", brokerErrorCode: error))
+                    return
+                }
+                self.wantedTopics[topic] = .now()
+                self.metadataWaiters[topic, default: []].append(
+                    MetadataWaiter(continuation: continuation, deadline: deadline))
+                self.isMetadataRefreshNeeded = true
+                self.runOnce()
+            }
+        }
+    }
+
+    private func failExpiredMetadataWaiters(now: NIODeadline) {
+        for (topic, waiters) in metadataWaiters {
+            let (expired, waiting) = (waiters.filter { $0.deadline <= now }, waiters.filter { $0.deadline > now })
+            guard !expired.isEmpty else { continue }
+            metadataWaiters[topic] = waiting.isEmpty ? nil : waiting
+            let error = KafkaProducerError(
+                .metadataTimeout,
+                "topic \(topic) not present in metadata after max.block.ms (\(milliseconds(configuration.maxBlock)) ms)\(metadata.topicErrors[topic].map { "; last error: \($0)" } ?? "")",
+                brokerErrorCode: metadata.topicErrors[topic])
+            for waiter in expired { waiter.continuation.resume(throwing: error) }
+        }
+    }
+
+    private func requestMetadata(now: NIODeadline) {
+        guard !isMetadataRequestInFlight else { return }
+        if let metadataRetryAt, metadataRetryAt > now { return }
+        guard let connection = metadataConnection(now: now) else { return }
+        guard let version = connection.apiVersions[.metadata] else {
+            logger.error("broker does not support any Metadata version this client speaks")
+            return
+        }
+        isMetadataRequestInFlight = true
+        isMetadataRefreshNeeded = false
+        let topics = wantedTopics.keys.sorted()
+        let request = MetadataRequest(topicNames: topics, allowAutoTopicCreation: version >= 4)
+        connection.send(request, version: version, expecting: MetadataResponse.self).whenComplete { result in
+            self.isMetadataRequestInFlight = false
+            switch result {
+            case .success(let response):
+                self.apply(response, requested: topics)
+            case .failure(let error):
+                self.metadataFailures += 1
+                self.isMetadataRefreshNeeded = true
+                self.metadataRetryAt = .now() + self.retryBackoff(attempts: self.metadataFailures)
+                self.logger.debug("metadata request failed", metadata: ["error": "\(error)"])
+            }
+            self.wakeup()
+        }
+    }
+
+    private func apply(_ response: MetadataResponse, requested: [String]) {
+        let now = NIODeadline.now()
+        metadata = metadata.updated(with: response)
+        accumulator.updateMetadata(metadata)
+        lastMetadataRefresh = now
+        var missing = false
+        for topic in requested where metadata.topics[topic] == nil {
+            missing = true
+            if let error = metadata.topicErrors[topic], !error.isRetriable, let waiters = metadataWaiters[topic] {
+                metadataWaiters[topic] = nil
+                let failure = KafkaProducerError(
+                    .brokerError, "topic \(topic) cannot be produced to", brokerErrorCode: error)
+                for waiter in waiters { waiter.continuation.resume(throwing: failure) }
+            }
+        }
+        for (topic, waiters) in metadataWaiters where metadata.topics[topic] != nil {
+            metadataWaiters[topic] = nil
+            for waiter in waiters { waiter.continuation.resume() }
+        }
+        if missing || response.topics.contains(where: { $0.partitions.contains { $0.leaderId < 0 } }) {
+            // Topics being created, or leaders being elected: ask again after a backoff.
+            metadataFailures += 1
+            isMetadataRefreshNeeded = true
+            metadataRetryAt = now + retryBackoff(attempts: metadataFailures)
+        } else {
+            metadataFailures = 0
+            metadataRetryAt = nil
+        }
+        // Forget topics nobody produced to for metadata.max.idle.ms.
+        let idle = TimeAmount(configuration.metadataMaxIdle)
+        wantedTopics = wantedTopics.filter { $0.value + idle > now || metadataWaiters[$0.key] != nil }
+    }
+
+    /// A ready connection to send Metadata on: the least busy known broker, else a bootstrap
+    /// server (connecting to it if needed).
+    private func metadataConnection(now: NIODeadline) -> BrokerConnection? {
+        var best: BrokerConnection?
+        for slot in connections.values {
+            if case .ready(let connection) = slot, connection.isActive,
+                best == nil || connection.inFlightCount < best!.inFlightCount
+            {
+                best = connection
+            }
+        }
+        if let best { return best }
+        if connections.values.contains(where: { if case .connecting = $0 { true } else { false } }) { return nil }
+        // Known brokers first, then the bootstrap list; bootstrap servers get negative ids.
+        var candidates: [(Int32, KafkaBrokerAddress)] = metadata.brokers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        for (index, address) in configuration.bootstrapServers.enumerated() {
+            candidates.append((-1 - Int32(index), address))
+        }
+        guard !candidates.isEmpty else { return nil }
+        for offset in 0..<candidates.count {
+            let (node, address) = candidates[(nextBootstrapIndex + offset) % candidates.count]
+            if case .backoff(let until, _, _) = connections[node], until > now { continue }
+            nextBootstrapIndex = (nextBootstrapIndex + offset + 1) % candidates.count
+            connect(node: node, address: address)
+            return nil
+        }
+        return nil
+    }
+
+    // MARK: - Connections
+
+    private func readyConnection(node: Int32, now: NIODeadline) -> BrokerConnection? {
+        switch connections[node] {
+        case .ready(let connection) where connection.isActive:
+            return connection
+        case .connecting:
+            return nil
+        case .backoff(let until, _, _) where until > now:
+            return nil
+        default:
+            guard let address = metadata.brokers[node] else {
+                isMetadataRefreshNeeded = true
+                return nil
+            }
+            connect(node: node, address: address)
+            return nil
+        }
+    }
+
+    private func connect(node: Int32, address: KafkaBrokerAddress) {
+        let previousFailures: Int
+        if case .backoff(_, let failures, _) = connections[node] { previousFailures = failures } else { previousFailures = 0 }
+        connections[node] = .connecting
+        BrokerConnection.connect(to: address, nodeId: node, settings: connectionSettings, on: eventLoop)
+            .whenComplete { result in
+                switch result {
+                case .success(let connection):
+                    self.connections[node] = .ready(connection)
+                    self.logger.debug("connected", metadata: ["node": "\(node)", "address": "\(address)"])
+                    connection.closeFuture.whenComplete { _ in
+                        if case .ready(let current) = self.connections[node], current === connection {
+                            self.connections[node] = nil
+                            self.isMetadataRefreshNeeded = true
+                        }
+                        self.wakeup()
+                    }
+                case .failure(let error):
+                    let failures = previousFailures + 1
+                    let backoff = self.reconnectBackoff(failures: failures)
+                    let failure = self.producerError(error, node: node)
+                    self.connections[node] = .backoff(until: .now() + backoff, failures: failures, lastError: failure)
+                    self.isMetadataRefreshNeeded = true
+                    self.logger.warning(
+                        "could not connect to broker",
+                        metadata: [
+                            "node": "\(node)", "address": "\(address)", "error": "\(failure)",
+                            "retry_in_ms": "\(backoff.nanoseconds / 1_000_000)",
+                        ])
+                }
+                self.wakeup()
+            }
+    }
+
+    /// `reconnect.backoff.ms` doubled per failure up to `reconnect.backoff.max.ms`, ±20 % jitter.
+    private func reconnectBackoff(failures: Int) -> TimeAmount {
+        let base = Double(milliseconds(configuration.reconnectBackoff))
+        let cap = Double(max(milliseconds(configuration.reconnectBackoffMax), milliseconds(configuration.reconnectBackoff)))
+        let value = min(cap, base * pow2(max(failures - 1, 0))) * Double.random(in: 0.8...1.2)
+        return .milliseconds(Int64(max(1, value)))
+    }
+
+    private func closeIdleConnections(now: NIODeadline) {
+        let idle = TimeAmount(configuration.connectionsMaxIdle)
+        for (node, slot) in connections {
+            guard case .ready(let connection) = slot, connection.inFlightCount == 0,
+                connection.lastActivity + idle <= now
+            else { continue }
+            logger.debug("closing idle connection", metadata: ["node": "\(node)"])
+            connections[node] = nil
+            _ = connection.close()
+        }
+    }
+
+    private func lastConnectionError(for topicPartition: TopicPartition) -> String {
+        guard let leader = metadata.leader(for: topicPartition) else { return "; its leader is unknown" }
+        if case .backoff(_, _, let error) = connections[leader] { return "; last error: \(error.message)" }
+        return ""
+    }
+
+    // MARK: - Shutdown
+
+    /// Ends everything still queued or in flight with `error` and closes all connections. Used
+    /// when close's timeout runs out.
+    func abort(error: KafkaProducerError) -> EventLoopFuture<Void> {
+        eventLoop.submit {
+            self.isAborting = true
+            self.finish(self.accumulator.drainAll(), error: { _ in error })
+            for waiters in self.metadataWaiters.values {
+                for waiter in waiters { waiter.continuation.resume(throwing: error) }
+            }
+            self.metadataWaiters = [:]
+        }.flatMap { self.closeConnections() }
+    }
+
+    /// Closes every connection (after a completed flush, or from `abort`).
+    func closeConnections() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            self.timer?.cancel()
+            self.timer = nil
+            var closing: [EventLoopFuture<Void>] = []
+            for slot in self.connections.values {
+                if case .ready(let connection) = slot { closing.append(connection.close()) }
+            }
+            self.connections = [:]
+            return EventLoopFuture.andAllComplete(closing, on: self.eventLoop)
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func producerError(_ error: any Error, node: Int32) -> KafkaProducerError {
+        if let error = error as? KafkaProducerError { return error }
+        return KafkaProducerError(
+            .connectionFailed, "request to broker \(node) failed: \(error)", cause: error as? any Error & Sendable)
+    }
+
+    func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,219 @@
+import ArgumentParser
+import KafkaClient
+import KafkaWire
+import Logging
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `tributary produce`: stdin → a Kafka topic, one record per delimited chunk, like `kcat -P`.
+struct ProduceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "produce",
+        abstract: "Read records from standard input and produce them to a topic.",
+        discussion: """
+            Records are newline-delimited unless --delimiter says otherwise. Every record is \
+            flushed and acknowledged (or reported as failed) before the command exits; the exit \
+            status is 1 when any record failed. Producer settings take the Java producer's names: \
+            -X linger.ms=20 -X compression.type=lz4 -X acks=1.
+            """)
+
+    @Option(name: [.short, .customLong("brokers")], help: "Bootstrap servers, host:port[,host:port…] (bootstrap.servers).")
+    var brokers: String?
+
+    @Option(name: [.short, .long], help: "The topic to produce to.")
+    var topic: String
+
+    @Option(name: [.short, .long], help: "Produce every record to this partition instead of using the partitioner.")
+    var partition: Int32?
+
+    @Option(name: [.customShort("D"), .long], help: "Record delimiter (escapes: \\n \\t \\r \\0 \\\\). Default: \\n.")
+    var delimiter: String = "\\n"
+
+    @Option(name: [.customShort("K"), .long], help: "Split each record at the first occurrence of this into key and value.")
+    var keyDelimiter: String?
+
+    @Option(name: [.customShort("H"), .customLong("header")], help: "A header name=value added to every record (repeatable).")
+    var headers: [String] = []
+
+    @Option(name: .customShort("X"), help: "A producer setting name=value, Java names (repeatable).")
+    var settings: [String] = []
+
+    @Flag(name: .long, help: "Print one JSON delivery report per record on standard output.")
+    var report = false
+
+    @Option(name: .long, help: "Log level for diagnostics on standard error (trace … critical).")
+    var logLevel: Logger.Level = .warning
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        let configuration: KafkaProducerConfiguration
+        let recordDelimiter: [UInt8]
+        let keySplit: [UInt8]?
+        let recordHeaders: [KafkaRecordHeader]
+        do {
+            configuration = try makeConfiguration()
+            recordDelimiter = try Self.unescape(delimiter, option: "--delimiter")
+            keySplit = try keyDelimiter.map { try Self.unescape($0, option: "--key-delimiter") }
+            recordHeaders = try headers.map { try Self.header($0) }
+        } catch let error as KafkaProducerError {
+            throw ValidationError(error.message)
+        }
+
+        let producer = try KafkaProducer(configuration: configuration)
+        let reporter = Task { await Self.consumeReports(producer.deliveryReports, printJSON: report) }
+
+        var reader = DelimitedReader(fileDescriptor: STDIN_FILENO, delimiter: recordDelimiter)
+        var inputError: (any Error)?
+        do {
+            while let chunk = try reader.nextRecords() {
+                var records: [KafkaProducerRecord] = []
+                records.reserveCapacity(chunk.count)
+                for line in chunk {
+                    var key: ByteBuffer? = nil
+                    var value: ByteBuffer? = line
+                    if let keySplit, let split = Self.firstIndex(of: keySplit, in: line) {
+                        key = line.getSlice(at: line.readerIndex, length: split)
+                        value = line.getSlice(
+                            at: line.readerIndex + split + keySplit.count,
+                            length: line.readableBytes - split - keySplit.count)
+                    }
+                    records.append(
+                        KafkaProducerRecord(
+                            topic: topic, partition: partition, key: key, value: value, headers: recordHeaders))
+                }
+                try await producer.enqueue(contentsOf: records)
+            }
+        } catch {
+            inputError = error
+        }
+        await producer.flush()
+        await producer.close()
+        let failed = await reporter.value
+        if let inputError {
+            Self.printError("tributary produce: \(inputError)")
+            throw ExitCode(1)
+        }
+        if failed > 0 {
+            Self.printError("tributary produce: \(failed) records were not delivered")
+            throw ExitCode(1)
+        }
+    }
+
+    private func makeConfiguration() throws -> KafkaProducerConfiguration {
+        var properties: [String: String] = [:]
+        for setting in settings {
+            guard let equals = setting.firstIndex(of: "=") else {
+                throw KafkaProducerError(.invalidConfiguration, "-X \(setting): expected name=value")
+            }
+            properties[String(setting[..<equals])] = String(setting[setting.index(after: equals)...])
+        }
+        if let brokers { properties["bootstrap.servers"] = brokers }
+        if properties["bootstrap.servers"] == nil {
+            throw KafkaProducerError(
+                .invalidConfiguration, "no brokers: give --brokers host:port or -X bootstrap.servers=host:port")
+        }
+        return try KafkaProducerConfiguration(properties: properties)
+    }
+
+    /// Reads delivery reports until the stream ends; prints them if asked; returns how many
+    /// records failed. Errors go to standard error once per failed batch.
+    private static func consumeReports(_ reports: AsyncStream<KafkaDeliveryReport>, printJSON: Bool) async -> Int {
+        var failed = 0
+        var output = ""
+        for await report in reports {
+            if let error = report.error {
+                failed += report.recordIDs.count
+                printError("tributary produce: \(report.recordIDs.count) records for \(report.topicPartition) failed: \(error)")
+            }
+            guard printJSON else { continue }
+            output.removeAll(keepingCapacity: true)
+            for index in report.recordIDs.indices {
+                let metadata = report.metadata(at: index)
+                output += "{\"id\":\(report.recordIDs[index]),\"topic\":\(jsonString(metadata.topic)),\"partition\":\(metadata.partition),\"offset\":\(metadata.offset),\"timestamp\":\(metadata.timestamp)"
+                if let error = report.error {
+                    output += ",\"error\":\(jsonString(error.description))"
+                }
+                output += "}\n"
+            }
+            fputs(output, stdout)
+        }
+        fflush(stdout)
+        return failed
+    }
+
+    static func printError(_ message: String) {
+        fputs(message + "\n", stderr)
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func unescape(_ text: String, option: String) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "\\") else {
+                bytes.append(byte)
+                continue
+            }
+            switch iterator.next() {
+            case UInt8(ascii: "n"): bytes.append(0x0A)
+            case UInt8(ascii: "t"): bytes.append(0x09)
+            case UInt8(ascii: "r"): bytes.append(0x0D)
+            case UInt8(ascii: "0"): bytes.append(0x00)
+            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
+            case let other:
+                throw KafkaProducerError(
+                    .invalidConfiguration,
+                    "\(option) \(text): unknown escape \\\(other.map { String(UnicodeScalar($0)) } ?? "")")
+            }
+        }
+        guard !bytes.isEmpty else { throw KafkaProducerError(.invalidConfiguration, "\(option) must not be empty") }
+        return bytes
+    }
+
+    static func header(_ text: String) throws -> KafkaRecordHeader {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            throw KafkaProducerError(.invalidConfiguration, "--header \(text): expected name=value")
+        }
+        return KafkaRecordHeader(key: String(text[..<equals]), value: Array(text[text.index(after: equals)...].utf8))
+    }
+
+    static func firstIndex(of needle: [UInt8], in buffer: ByteBuffer) -> Int? {
+        buffer.withUnsafeReadableBytes { bytes in
+            guard bytes.count >= needle.count else { return nil }
+            var i = 0
+            while i <= bytes.count - needle.count {
+                if bytes[i] == needle[0] && (1..<needle.count).allSatisfy({ bytes[i + $0] == needle[$0] }) {
+                    return i
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import KafkaClient
+import KafkaTestCluster
+import KafkaWire
+import NIOCore
+import Testing
+
+/// Shared helpers for the producer's integration tests against librdkafka's mock cluster.
+enum ProducerTestSupport {
+    /// A producer for `cluster` with Java-named settings on top of short test timeouts.
+    static func producer(
+        _ cluster: KafkaTestCluster, _ settings: [String: String] = [:]
+    ) throws -> KafkaProducer {
+        var properties = [
+            "bootstrap.servers": cluster.bootstrapServers,
+            "linger.ms": "5",
+            "retry.backoff.ms": "20",
+            "retry.backoff.max.ms": "200",
+            "reconnect.backoff.ms": "20",
+            "reconnect.backoff.max.ms": "200",
+            "request.timeout.ms": "5000",
+            "delivery.timeout.ms": "20000",
+            "max.block.ms": "10000",
+        ]
+        for (key, value) in settings { properties[key] = value }
+        return try KafkaProducer(configuration: KafkaProducerConfiguration(properties: properties))
+    }
+
+    static func value(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+    /// Produce requests (API key 0) the cluster has seen since tracking started.
+    static func produceRequestCount(_ cluster: KafkaTestCluster) async throws -> Int {
+        try await cluster.requests().filter { $0.apiKey == 0 }.count
+    }
+
+    /// Records stored in `topic`, by partition, in offset order.
+    static func stored(_ cluster: KafkaTestCluster, topic: String) async throws -> [Int32: [ConsumedRecord]] {
+        Dictionary(grouping: try await cluster.consume(topic: topic, timeout: .seconds(20)), by: \.partition)
+            .mapValues { $0.sorted { $0.offset < $1.offset } }
+    }
+
+    /// Sends `count` records `prefix-i` with `send` from concurrent tasks in submission order per
+    /// task, returning each record's metadata by index.
+    static func sendAll(
+        _ producer: KafkaProducer, topic: String, count: Int, key: (Int) -> String? = { _ in nil }
+    ) async throws -> [Int: KafkaRecordMetadata] {
+        try await withThrowingTaskGroup(of: (Int, KafkaRecordMetadata).self) { group in
+            for i in 0..<count {
+                let record = KafkaProducerRecord(
+                    topic: topic, key: key(i).map { ByteBuffer(string: $0) }, value: ByteBuffer(string: "record-\(i)"))
+                group.addTask { (i, try await producer.send(record)) }
+            }
+            var result: [Int: KafkaRecordMetadata] = [:]
+            for try await (i, metadata) in group { result[i] = metadata }
+            return result
+        }
+    }
+
+    /// Enqueues `count` records `record-i` in order (the bulk path) and collects their reports
+    /// until all are accounted for.
+    static func enqueueAll(
+        _ producer: KafkaProducer, topic: String, count: Int, key: (Int) -> String? = { _ in nil }
+    ) async throws -> [KafkaDeliveryReport] {
+        let records = (0..<count).map { i in
+            KafkaProducerRecord(
+                topic: topic, key: key(i).map { ByteBuffer(string: $0) }, value: ByteBuffer(string: "record-\(i)"))
+        }
+        try await producer.enqueue(contentsOf: records)
+        await producer.flush()
+        var reports: [KafkaDeliveryReport] = []
+        var seen = 0
+        for await report in producer.deliveryReports {
+            reports.append(report)
+            seen += report.recordIDs.count
+            if seen >= count { break }
+        }
+        return reports
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import KafkaTestCluster
+import Testing
+
+/// `tributary produce`, the built executable, fed on standard input.
+@Suite("tributary produce")
+struct ProduceCommandTests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var executable: URL {
+        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
+            root.deleteLastPathComponent()
+        }
+        return root.appendingPathComponent(".build/debug/tributary")
+    }
+
+    static func run(_ arguments: [String], input: Data) throws -> Run {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let paths = ["stdin", "stdout", "stderr"].map { directory.appendingPathComponent($0) }
+        try input.write(to: paths[0])
+        FileManager.default.createFile(atPath: paths[1].path, contents: nil)
+        FileManager.default.createFile(atPath: paths[2].path, contents: nil)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["produce"] + arguments
+        process.standardInput = try FileHandle(forReadingFrom: paths[0])
+        process.standardOutput = try FileHandle(forWritingTo: paths[1])
+        process.standardError = try FileHandle(forWritingTo: paths[2])
+        try process.run()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: paths[1], encoding: .utf8),
+            stderr: try String(contentsOf: paths[2], encoding: .utf8))
+    }
+
+    /// `seq 0 999 | tributary produce --brokers … --topic t` stores all 1000 and exits 0.
+    @Test func seqThousandIsStored() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 3, topics: ["t": 3])
+        defer { Task { await cluster.stop() } }
+        let input = (0..<1000).map { "\($0)\n" }.joined()
+        let run = try Self.run(["--brokers", cluster.bootstrapServers, "--topic", "t"], input: Data(input.utf8))
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let stored = try await cluster.consume(topic: "t", timeout: .seconds(20))
+        #expect(stored.count == 1000)
+        #expect(Set(stored.map { String(decoding: $0.value ?? [], as: UTF8.self) }) == Set((0..<1000).map(String.init)))
+        // Null keys round-robin: an even spread.
+        #expect(Dictionary(grouping: stored, by: \.partition).mapValues(\.count).values.allSatisfy { $0 > 300 })
+    }
+
+    @Test func keysHeadersDelimiterAndReports() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["kv": 4])
+        defer { Task { await cluster.stop() } }
+        let input = "user-1:login;user-2:logout;user-1:click;no-key-here"
+        let run = try Self.run(
+            [
+                "--brokers", cluster.bootstrapServers, "--topic", "kv", "--delimiter", ";", "--key-delimiter", ":",
+                "--header", "source=test", "-X", "compression.type=zstd", "-X", "linger.ms=20", "--report",
+            ], input: Data(input.utf8))
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let reports = run.stdout.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        #expect(reports.count == 4)
+        let stored = try await cluster.consume(topic: "kv")
+        #expect(stored.count == 4)
+        for report in reports {
+            let partition = (report["partition"] as! NSNumber).int32Value
+            let offset = (report["offset"] as! NSNumber).int64Value
+            #expect(stored.contains { $0.partition == partition && $0.offset == offset }, "\(report)")
+        }
+        let user1 = stored.filter { $0.key == Array("user-1".utf8) }
+        #expect(user1.count == 2)
+        #expect(Set(user1.map(\.partition)).count == 1, "one key, one partition")
+        #expect(stored.first { $0.key == nil }?.value == Array("no-key-here".utf8))
+        #expect(stored.allSatisfy { $0.headers.first?.name == "source" && $0.headers.first?.value == Array("test".utf8) })
+    }
+
+    @Test func unreachableBrokersMakeItExitNonZero() throws {
+        let run = try Self.run(
+            ["--brokers", "127.0.0.1:1", "--topic", "t", "-X", "max.block.ms=500", "-X", "delivery.timeout.ms=1000",
+             "-X", "request.timeout.ms=500", "-X", "linger.ms=0"],
+            input: Data("a\nb\n".utf8))
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("tributary produce"))
+    }
+
+    @Test func badSettingsAreRejectedNamingTheKey() throws {
+        let run = try Self.run(["--brokers", "127.0.0.1:1", "--topic", "t", "-X", "linger.ms=soon"], input: Data())
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("linger.ms"))
+    }
+}

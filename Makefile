@@ -1,7 +1,12 @@
 # Tributary's commands. `make test` is what CI runs (.ci/run).
 SWIFT ?= swift
 
-.PHONY: test bootstrap build test-only format lint bench test-cluster clean
+.PHONY: demo test bootstrap build test-only format lint bench bench-produce test-cluster clean
+
+## Installs what is missing, builds, starts a local test cluster and pipes sample records through
+## `tributary produce`, showing the partition and offset each one got.
+demo: bootstrap
+	bash scripts/demo.sh
 
 ## Installs what is missing (Debian packages, the Python test environment), checks formatting,
 ## builds, runs every test.

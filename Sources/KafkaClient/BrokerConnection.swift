@@ -135,7 +135,8 @@ final class BrokerConnection: Sendable {
         return bootstrap.connect(host: address.host, port: address.port)
             .flatMapErrorThrowing { error in
                 logger.debug("Connect failed.", metadata: ["error": "\(error)"])
-                throw BrokerConnectionError.connectFailed(broker: broker, timeout: settings.connectTimeout, cause: error)
+                throw BrokerConnectionError.connectFailed(
+                    broker: broker, timeout: settings.connectTimeout, cause: error)
             }
             .flatMap { channel in
                 let handler: NIOLoopBound<BrokerConnectionHandler>
@@ -228,7 +229,8 @@ final class BrokerConnection: Sendable {
 
     /// Sends a request that gets no response (Produce with acks=0); completes once it is written
     /// and flushed. A response that arrives anyway (the librdkafka mock sends one) is dropped.
-    func sendWithoutResponse<Request: KafkaRequestMessage>(_ request: Request, version: Int16) -> EventLoopFuture<Void> {
+    func sendWithoutResponse<Request: KafkaRequestMessage>(_ request: Request, version: Int16) -> EventLoopFuture<Void>
+    {
         let promise = eventLoop.makePromise(of: Void.self)
         if eventLoop.inEventLoop {
             handler.value.sendWithoutResponse(request, version: version, promise: promise)
@@ -262,6 +264,7 @@ struct ApiVersionsNegotiationResponse: KafkaResponseMessage {
     var outcome: ApiVersionsResponse.NegotiationOutcome
 
     static func read(from buffer: inout ByteBuffer, version: Int16) throws -> ApiVersionsNegotiationResponse {
-        ApiVersionsNegotiationResponse(outcome: try ApiVersionsResponse.readNegotiating(from: &buffer, version: version))
+        ApiVersionsNegotiationResponse(
+            outcome: try ApiVersionsResponse.readNegotiating(from: &buffer, version: version))
     }
 }

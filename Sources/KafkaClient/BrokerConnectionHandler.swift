@@ -187,7 +187,8 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             if let context { armTimer(deadline, context: context) }
         case .close(let close):
             if let first = close.failures.first {
-                logger.warning("Closing the connection after a request timed out.", metadata: ["error": "\(first.error)"])
+                logger.warning(
+                    "Closing the connection after a request timed out.", metadata: ["error": "\(first.error)"])
             }
             perform(close)
         }

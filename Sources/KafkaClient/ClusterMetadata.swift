@@ -49,8 +49,10 @@ struct ClusterMetadata: Sendable {
                 partitions[Int(partition.partitionIndex)] = Partition(
                     leader: leader, leaderEpoch: partition.leaderEpoch)
             }
-            let available = partitions.indices.filter { partitions[$0].leader >= 0 && next.brokers[partitions[$0].leader] != nil }
-                .map { Int32($0) }
+            let available = partitions.indices.filter {
+                partitions[$0].leader >= 0 && next.brokers[partitions[$0].leader] != nil
+            }
+            .map { Int32($0) }
             next.topics[name] = Topic(partitions: partitions, availablePartitions: available)
         }
         return next

@@ -1,15 +1,15 @@
 import Atomics
 import KafkaWire
-import Synchronization
 import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A Kafka producer: serialize, partition, batch, send, retry, report — the way Kafka's own
@@ -182,14 +182,15 @@ public final class KafkaProducer: Service, Sendable {
         let configuration = self.configuration
         let accumulator = self.accumulator
         return try await accumulator.reserveMemory(bytes: bytes) { id in
-            timeout.set(eventLoop.scheduleTask(deadline: deadline) {
-                accumulator.failMemoryWaiter(
-                    id: id,
-                    error: KafkaProducerError(
-                        .bufferExhausted,
-                        "buffer.memory (\(configuration.bufferMemory) bytes) stayed full for max.block.ms (\(Self.milliseconds(configuration.maxBlock)) ms)"
-                    ))
-            })
+            timeout.set(
+                eventLoop.scheduleTask(deadline: deadline) {
+                    accumulator.failMemoryWaiter(
+                        id: id,
+                        error: KafkaProducerError(
+                            .bufferExhausted,
+                            "buffer.memory (\(configuration.bufferMemory) bytes) stayed full for max.block.ms (\(Self.milliseconds(configuration.maxBlock)) ms)"
+                        ))
+                })
         }
     }
 
@@ -225,7 +226,8 @@ public final class KafkaProducer: Service, Sendable {
             logger.warning("close timed out; failing what was not delivered", metadata: ["timeout": "\(timeout)"])
             try? await sender.abort(
                 error: KafkaProducerError(
-                    .producerClosed, "the producer closed before these records were delivered (close timeout \(timeout))")
+                    .producerClosed,
+                    "the producer closed before these records were delivered (close timeout \(timeout))")
             ).get()
             // The aborted in-flight requests complete on the event loop; wait for their reports.
             await flush()

@@ -158,7 +158,8 @@ final class RecordAccumulator: Sendable {
         reservation: inout Int, completion: () -> Completion, settings: Settings, state: inout State
     ) -> AppendOutcome {
         if state.isClosed {
-            return .failed(KafkaProducerError(.producerClosed, "the producer is closed; \(record.topic) record not accepted"))
+            return .failed(
+                KafkaProducerError(.producerClosed, "the producer is closed; \(record.topic) record not accepted"))
         }
         let estimate = RecordBatchWriter.estimatedRecordSize(
             keyLength: record.key?.readableBytes, valueLength: record.value?.readableBytes, headers: record.headers)
@@ -167,7 +168,8 @@ final class RecordAccumulator: Sendable {
             return .failed(
                 KafkaProducerError(
                     .recordTooLarge,
-                    "a \(estimate)-byte record for \(record.topic) exceeds max.request.size (\(settings.maxRequestSize))"))
+                    "a \(estimate)-byte record for \(record.topic) exceeds max.request.size (\(settings.maxRequestSize))"
+                ))
         }
         if estimate + batchOverhead > settings.bufferMemory {
             return .failed(
@@ -206,7 +208,9 @@ final class RecordAccumulator: Sendable {
         defer { state.queues[topicPartition] = queue }
 
         var wake = false
-        if let open = queue.last, open.isOpen, open.sizeInBytes + estimate <= max(settings.batchSize, open.reservedBytes) {
+        if let open = queue.last, open.isOpen,
+            open.sizeInBytes + estimate <= max(settings.batchSize, open.reservedBytes)
+        {
             open.append(
                 id: id, timestamp: timestamp, key: record.key, value: record.value, headers: record.headers,
                 continuation: completion().continuationValue)

@@ -104,7 +104,7 @@ final class Sender: @unchecked Sendable {
     }
 
     private func scheduleTimer(now: NIODeadline, nextReadyAt: NIODeadline?) {
-        var next = now + TimeAmount(min(configuration.connectionsMaxIdle, configuration.metadataMaxAge)) / 2
+        var next = now + TimeAmount(min(configuration.connectionsMaxIdle, configuration.metadataMaxAge) / 2)
         if let nextReadyAt { next = min(next, nextReadyAt) }
         if let metadataRetryAt { next = min(next, metadataRetryAt) }
         for slot in connections.values {
@@ -131,7 +131,8 @@ final class Sender: @unchecked Sendable {
     private func sendProduceRequests(on connection: BrokerConnection, node: Int32, now: NIODeadline) {
         let produceVersion = connection.apiVersions[.produce]
         guard let produceVersion else {
-            logger.error("broker does not support any Produce version this client speaks", metadata: ["node": "\(node)"])
+            logger.error(
+                "broker does not support any Produce version this client speaks", metadata: ["node": "\(node)"])
             return
         }
         while (inFlightRequests[node] ?? 0) < configuration.maxInFlightRequestsPerConnection {
@@ -163,6 +164,7 @@ final class Sender: @unchecked Sendable {
             }
         }
         guard !sendable.isEmpty else { return }
+        let batches = sendable
         let request = ProduceRequest(
             acks: configuration.acks.rawValue, timeoutMs: Int32(clamping: milliseconds(configuration.requestTimeout)),
             topicData: topics.map { .init(name: $0.key, partitionData: $0.value) })
@@ -175,24 +177,24 @@ final class Sender: @unchecked Sendable {
         if configuration.acks == .none {
             connection.sendWithoutResponse(request, version: version).whenComplete { result in
                 self.inFlightRequests[node, default: 1] -= 1
-                self.unmute(sendable)
+                self.unmute(batches)
                 switch result {
                 case .success:
-                    self.complete(sendable.map { ($0, Int64(-1), Int64(-1)) })
+                    self.complete(batches.map { ($0, Int64(-1), Int64(-1)) })
                 case .failure(let error):
-                    self.retryOrFail(sendable, error: self.producerError(error, node: node), refreshMetadata: true)
+                    self.retryOrFail(batches, error: self.producerError(error, node: node), refreshMetadata: true)
                 }
                 self.wakeup()
             }
         } else {
             connection.send(request, version: version, expecting: ProduceResponse.self).whenComplete { result in
                 self.inFlightRequests[node, default: 1] -= 1
-                self.unmute(sendable)
+                self.unmute(batches)
                 switch result {
                 case .success(let response):
-                    self.handle(response, for: sendable, node: node)
+                    self.handle(response, for: batches, node: node)
                 case .failure(let error):
-                    self.retryOrFail(sendable, error: self.producerError(error, node: node), refreshMetadata: true)
+                    self.retryOrFail(batches, error: self.producerError(error, node: node), refreshMetadata: true)
                 }
                 self.wakeup()
             }
@@ -420,7 +422,9 @@ final class Sender: @unchecked Sendable {
         if let best { return best }
         if connections.values.contains(where: { if case .connecting = $0 { true } else { false } }) { return nil }
         // Known brokers first, then the bootstrap list; bootstrap servers get negative ids.
-        var candidates: [(Int32, KafkaBrokerAddress)] = metadata.brokers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        var candidates: [(Int32, KafkaBrokerAddress)] = metadata.brokers.sorted { $0.key < $1.key }.map {
+            ($0.key, $0.value)
+        }
         for (index, address) in configuration.bootstrapServers.enumerated() {
             candidates.append((-1 - Int32(index), address))
         }
@@ -457,7 +461,11 @@ final class Sender: @unchecked Sendable {
 
     private func connect(node: Int32, address: KafkaBrokerAddress) {
         let previousFailures: Int
-        if case .backoff(_, let failures, _) = connections[node] { previousFailures = failures } else { previousFailures = 0 }
+        if case .backoff(_, let failures, _) = connections[node] {
+            previousFailures = failures
+        } else {
+            previousFailures = 0
+        }
         connections[node] = .connecting
         BrokerConnection.connect(to: address, nodeId: node, settings: connectionSettings, on: eventLoop)
             .whenComplete { result in
@@ -492,7 +500,8 @@ final class Sender: @unchecked Sendable {
     /// `reconnect.backoff.ms` doubled per failure up to `reconnect.backoff.max.ms`, ±20 % jitter.
     private func reconnectBackoff(failures: Int) -> TimeAmount {
         let base = Double(milliseconds(configuration.reconnectBackoff))
-        let cap = Double(max(milliseconds(configuration.reconnectBackoffMax), milliseconds(configuration.reconnectBackoff)))
+        let cap = Double(
+            max(milliseconds(configuration.reconnectBackoffMax), milliseconds(configuration.reconnectBackoff)))
         let value = min(cap, base * pow2(max(failures - 1, 0))) * Double.random(in: 0.8...1.2)
         return .milliseconds(Int64(max(1, value)))
     }
@@ -549,7 +558,7 @@ final class Sender: @unchecked Sendable {
     private func producerError(_ error: any Error, node: Int32) -> KafkaProducerError {
         if let error = error as? KafkaProducerError { return error }
         return KafkaProducerError(
-            .connectionFailed, "request to broker \(node) failed: \(error)", cause: error as? any Error & Sendable)
+            .connectionFailed, "request to broker \(node) failed: \(error)", cause: error)
     }
 
     func milliseconds(_ duration: Duration) -> Int64 {

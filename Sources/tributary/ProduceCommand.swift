@@ -5,9 +5,9 @@ import Logging
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `tributary produce`: stdin → a Kafka topic, one record per delimited chunk, like `kcat -P`.
@@ -22,7 +22,8 @@ struct ProduceCommand: AsyncParsableCommand {
             -X linger.ms=20 -X compression.type=lz4 -X acks=1.
             """)
 
-    @Option(name: [.short, .customLong("brokers")], help: "Bootstrap servers, host:port[,host:port…] (bootstrap.servers).")
+    @Option(
+        name: [.short, .customLong("brokers")], help: "Bootstrap servers, host:port[,host:port…] (bootstrap.servers).")
     var brokers: String?
 
     @Option(name: [.short, .long], help: "The topic to produce to.")
@@ -34,10 +35,13 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(name: [.customShort("D"), .long], help: "Record delimiter (escapes: \\n \\t \\r \\0 \\\\). Default: \\n.")
     var delimiter: String = "\\n"
 
-    @Option(name: [.customShort("K"), .long], help: "Split each record at the first occurrence of this into key and value.")
+    @Option(
+        name: [.customShort("K"), .long], help: "Split each record at the first occurrence of this into key and value.")
     var keyDelimiter: String?
 
-    @Option(name: [.customShort("H"), .customLong("header")], help: "A header name=value added to every record (repeatable).")
+    @Option(
+        name: [.customShort("H"), .customLong("header")],
+        help: "A header name=value added to every record (repeatable).")
     var headers: [String] = []
 
     @Option(name: .customShort("X"), help: "A producer setting name=value, Java names (repeatable).")
@@ -132,26 +136,42 @@ struct ProduceCommand: AsyncParsableCommand {
         for await report in reports {
             if let error = report.error {
                 failed += report.recordIDs.count
-                printError("tributary produce: \(report.recordIDs.count) records for \(report.topicPartition) failed: \(error)")
+                printError(
+                    "tributary produce: \(report.recordIDs.count) records for \(report.topicPartition) failed: \(error)"
+                )
             }
             guard printJSON else { continue }
             output.removeAll(keepingCapacity: true)
             for index in report.recordIDs.indices {
                 let metadata = report.metadata(at: index)
-                output += "{\"id\":\(report.recordIDs[index]),\"topic\":\(jsonString(metadata.topic)),\"partition\":\(metadata.partition),\"offset\":\(metadata.offset),\"timestamp\":\(metadata.timestamp)"
+                output +=
+                    "{\"id\":\(report.recordIDs[index]),\"topic\":\(jsonString(metadata.topic)),\"partition\":\(metadata.partition),\"offset\":\(metadata.offset),\"timestamp\":\(metadata.timestamp)"
                 if let error = report.error {
                     output += ",\"error\":\(jsonString(error.description))"
                 }
                 output += "}\n"
             }
-            fputs(output, stdout)
+            writeAll(output, to: STDOUT_FILENO)
         }
-        fflush(stdout)
         return failed
     }
 
     static func printError(_ message: String) {
-        fputs(message + "\n", stderr)
+        writeAll(message + "\n", to: STDERR_FILENO)
+    }
+
+    /// Writes the whole string to a file descriptor (unbuffered: reports appear as batches complete).
+    static func writeAll(_ text: String, to fileDescriptor: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = write(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return }
+                offset += n
+            }
+        }
     }
 
     static func jsonString(_ s: String) -> String {
@@ -217,3 +237,5 @@ struct ProduceCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -10,6 +10,8 @@ import Testing
 @Suite("KafkaProducer")
 struct KafkaProducerTests {
     typealias Support = ProducerTestSupport
+    /// The LogAppendTimeMs librdkafka's mock answers on every successful append.
+    static let mockLogAppendTime: Int64 = 1234
 
     /// The documents' experiment: 1000 records in a tight loop, then close — all 1000 stored, in
     /// order per partition, each record's metadata pointing at exactly where it was stored.
@@ -17,14 +19,23 @@ struct KafkaProducerTests {
         let cluster = try await KafkaTestCluster.start(brokers: 3, topics: ["loop": 6])
         defer { Task { await cluster.stop() } }
         let producer = try Support.producer(cluster)
-        var pending: [Task<KafkaRecordMetadata, any Error>] = []
+        var ids: [KafkaRecordID] = []
         for i in 0..<1000 {
-            let record = KafkaProducerRecord(topic: "loop", key: ByteBuffer(string: "k\(i % 37)"), value: Support.value("record-\(i)"))
-            pending.append(Task { try await producer.send(record) })
+            let record = KafkaProducerRecord(
+                topic: "loop", key: ByteBuffer(string: "k\(i % 37)"), value: Support.value("record-\(i)"))
+            ids.append(try await producer.enqueue(record))
         }
         await producer.close()
-        var metadata: [KafkaRecordMetadata] = []
-        for task in pending { metadata.append(try await task.value) }
+        // The report stream ends after close; every record has exactly one report.
+        var metadataByID: [KafkaRecordID: KafkaRecordMetadata] = [:]
+        for await report in producer.deliveryReports {
+            #expect(report.error == nil)
+            for (index, id) in report.recordIDs.enumerated() {
+                #expect(metadataByID[id] == nil, "record \(id) reported twice")
+                metadataByID[id] = report.metadata(at: index)
+            }
+        }
+        let metadata = try ids.map { try #require(metadataByID[$0]) }
 
         let stored = try await Support.stored(cluster, topic: "loop")
         #expect(stored.values.map(\.count).reduce(0, +) == 1000)
@@ -32,7 +43,10 @@ struct KafkaProducerTests {
             let partition = try #require(stored[meta.partition], "record \(i) reported partition \(meta.partition)")
             let record = try #require(partition.first { $0.offset == meta.offset }, "record \(i) at \(meta)")
             #expect(record.value == Array("record-\(i)".utf8), "record \(i) metadata \(meta)")
-            #expect(record.timestamp == meta.timestamp)
+            // Java's rule: the broker's LogAppendTimeMs when it sends one, else the create time.
+            // The mock sends 1234 for every append (librdkafka-mock.md §5), so either may show.
+            #expect(meta.timestamp == record.timestamp || meta.timestamp == Self.mockLogAppendTime)
+            #expect(record.timestampType == .create)
         }
         // Within a key (one partition), records keep the order they were sent in.
         for (_, records) in stored {
@@ -53,12 +67,14 @@ struct KafkaProducerTests {
         let producer = try Support.producer(cluster, ["batch.size": "2000"])
         let reports = try await Support.enqueueAll(producer, topic: "bulk", count: 1000)
         await producer.close()
-        #expect(reports.allSatisfy(\.isSuccess))
+        #expect(reports.allSatisfy { $0.isSuccess })
         #expect(Set(reports.flatMap(\.recordIDs)).count == 1000)
         let stored = try await Support.stored(cluster, topic: "bulk")
         #expect(stored.values.map(\.count).reduce(0, +) == 1000)
         for (_, records) in stored {
-            let indices = records.map { Int(String(decoding: $0.value ?? [], as: UTF8.self).dropFirst("record-".count))! }
+            let indices = records.map {
+                Int(String(decoding: $0.value ?? [], as: UTF8.self).dropFirst("record-".count))!
+            }
             #expect(indices == indices.sorted())
         }
         // Every report's offsets point at its records.
@@ -75,9 +91,7 @@ struct KafkaProducerTests {
     /// (computed with Kafka's murmur2 and toPositive), checked on a 12-partition topic by reading
     /// back where each key was stored.
     @Test func keysLandWhereJavaPutsThem() async throws {
-        let vectors = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: SharedVectors.url)) as! [String: Any]
-        let table = (vectors["java_partition_for_key"] as! [String: Any])["cases"] as! [[String: Any]]
+        let table = try SharedVectors.cases("java_partition_for_key")
         let cluster = try await KafkaTestCluster.start(brokers: 2, topics: ["keys": 12])
         defer { Task { await cluster.stop() } }
         let producer = try Support.producer(cluster)
@@ -100,7 +114,8 @@ struct KafkaProducerTests {
                 #expect(expected[key] == partition, "key \(key) stored in \(partition)")
             }
         }
-        #expect(stored.values.map(\.count).reduce(0, +) == table.count * 3)
+        let storedCount = stored.values.map(\.count).reduce(0, +)
+        #expect(storedCount == table.count * 3)
     }
 
     @Test func nullKeysRoundRobinRecordByRecord() async throws {
@@ -109,7 +124,8 @@ struct KafkaProducerTests {
         let producer = try Support.producer(cluster)
         var partitions: [Int32] = []
         for i in 0..<40 {
-            partitions.append(try await producer.send(KafkaProducerRecord(topic: "rr", value: Support.value("\(i)"))).partition)
+            partitions.append(
+                try await producer.send(KafkaProducerRecord(topic: "rr", value: Support.value("\(i)"))).partition)
         }
         await producer.close()
         // Each run of 4 consecutive records covers all 4 partitions.
@@ -128,7 +144,8 @@ struct KafkaProducerTests {
         for i in 0..<200 {
             partitions.append(
                 try await producer.send(
-                    KafkaProducerRecord(topic: "sticky", value: Support.value(String(repeating: "x", count: 80) + "\(i)"))
+                    KafkaProducerRecord(
+                        topic: "sticky", value: Support.value(String(repeating: "x", count: 80) + "\(i)"))
                 ).partition)
         }
         await producer.close()
@@ -160,7 +177,8 @@ struct KafkaProducerTests {
         #expect(lingered == 1)
 
         try await cluster.clearRequests()
-        let eager = try Support.producer(cluster, ["linger.ms": "0", "batch.size": "1", "max.in.flight.requests.per.connection": "1"])
+        let eager = try Support.producer(
+            cluster, ["linger.ms": "0", "batch.size": "1", "max.in.flight.requests.per.connection": "1"])
         try await eager.enqueue(contentsOf: records)
         await eager.close()
         let eagerCount = try await Support.produceRequestCount(cluster)
@@ -193,7 +211,7 @@ struct KafkaProducerTests {
         let producer = try Support.producer(cluster, ["compression.type": codec, "linger.ms": "50"])
         let reports = try await Support.enqueueAll(producer, topic: "codec", count: 500, key: { "key-\($0 % 5)" })
         await producer.close()
-        #expect(reports.allSatisfy(\.isSuccess))
+        #expect(reports.allSatisfy { $0.isSuccess })
         let stored = try await Support.stored(cluster, topic: "codec")
         let values = Set(stored.values.flatMap { $0.map { String(decoding: $0.value ?? [], as: UTF8.self) } })
         #expect(values == Set((0..<500).map { "record-\($0)" }))
@@ -212,8 +230,10 @@ struct KafkaProducerTests {
         defer { Task { await cluster.stop() } }
         let producer = try Support.producer(
             cluster,
-            ["buffer.memory": "40000", "batch.size": "16384", "max.block.ms": "300", "linger.ms": "0",
-             "max.request.size": "20000", "request.timeout.ms": "10000", "delivery.timeout.ms": "20000"])
+            [
+                "buffer.memory": "40000", "batch.size": "16384", "max.block.ms": "300", "linger.ms": "0",
+                "max.request.size": "20000", "request.timeout.ms": "10000", "delivery.timeout.ms": "20000",
+            ])
         _ = try await producer.send(KafkaProducerRecord(topic: "full", value: Support.value("metadata")))
         try await cluster.setRTT(broker: 1, milliseconds: 3000)
         let big = ByteBuffer(repeating: 0x61, count: 15_000)
@@ -248,7 +268,8 @@ struct KafkaProducerTests {
         let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["two": 2])
         defer { Task { await cluster.stop() } }
         let producer = try Support.producer(cluster)
-        let metadata = try await producer.send(KafkaProducerRecord(topic: "two", partition: 1, value: Support.value("p1")))
+        let metadata = try await producer.send(
+            KafkaProducerRecord(topic: "two", partition: 1, value: Support.value("p1")))
         #expect(metadata.partition == 1)
         await #expect {
             try await producer.send(KafkaProducerRecord(topic: "two", partition: 7, value: Support.value("p7")))
@@ -277,15 +298,5 @@ struct KafkaProducerTests {
             let message = (error as? KafkaProducerError)?.message ?? ""
             return message.contains("delivery.timeout.ms") && message.contains("request.timeout.ms")
         }
-    }
-}
-
-enum SharedVectors {
-    static var url: URL {
-        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
-            root.deleteLastPathComponent()
-        }
-        return root.deletingLastPathComponent().appendingPathComponent("shared/kafka-protocol/test-vectors.json")
     }
 }

@@ -80,13 +80,16 @@ struct ProduceCommandTests {
         #expect(user1.count == 2)
         #expect(Set(user1.map(\.partition)).count == 1, "one key, one partition")
         #expect(stored.first { $0.key == nil }?.value == Array("no-key-here".utf8))
-        #expect(stored.allSatisfy { $0.headers.first?.name == "source" && $0.headers.first?.value == Array("test".utf8) })
+        #expect(
+            stored.allSatisfy { $0.headers.first?.name == "source" && $0.headers.first?.value == Array("test".utf8) })
     }
 
     @Test func unreachableBrokersMakeItExitNonZero() throws {
         let run = try Self.run(
-            ["--brokers", "127.0.0.1:1", "--topic", "t", "-X", "max.block.ms=500", "-X", "delivery.timeout.ms=1000",
-             "-X", "request.timeout.ms=500", "-X", "linger.ms=0"],
+            [
+                "--brokers", "127.0.0.1:1", "--topic", "t", "-X", "max.block.ms=500", "-X", "delivery.timeout.ms=1000",
+                "-X", "request.timeout.ms=500", "-X", "linger.ms=0",
+            ],
             input: Data("a\nb\n".utf8))
         #expect(run.status != 0)
         #expect(run.stderr.contains("tributary produce"))

@@ -106,7 +106,8 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                         broker: machine.broker, reason: "the connection is closed"))
                 return nil
             }
-            var buffer = context.channel.allocator.buffer(capacity: 256)
+            var buffer = context.channel.allocator.buffer(
+                capacity: Self.estimatedFrameSize(request) + clientId.utf8.count)
             do {
                 try KafkaFrame.writeRequest(
                     request, version: version, correlationId: correlationId, clientId: clientId, into: &buffer)
@@ -119,6 +120,18 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             }
             return (context, (buffer, correlationId))
         }
+    }
+
+    /// A capacity that holds the whole frame, so it is allocated once: for Produce the record
+    /// batches plus room for the header and the per-topic and per-partition fields.
+    static func estimatedFrameSize<Request: KafkaRequestMessage>(_ request: Request) -> Int {
+        guard let produce = request as? ProduceRequest else { return 256 }
+        var size = 256 + (produce.transactionalId?.utf8.count ?? 0)
+        for topic in produce.topicData {
+            size += 16 + topic.name.utf8.count
+            for partition in topic.partitionData { size += 16 + (partition.records?.readableBytes ?? 0) }
+        }
+        return size
     }
 
     // MARK: Channel events

@@ -67,10 +67,10 @@ struct BrokerConnectionTests {
         defer { Task { await cluster.stop() } }
         let connection = try await Self.connect(cluster)
         defer { _ = connection.close() }
-        // v4 first; the mock knows only v0–v2 and answers UNSUPPORTED_VERSION, then a retry is accepted.
-        #expect(connection.apiVersionsAttempts.first == 4)
-        #expect(connection.apiVersionsAttempts.count == 2)
-        #expect((connection.apiVersionsAttempts.last ?? 99) <= 2)
+        // v4 first; the mock knows only v0–v2 and answers UNSUPPORTED_VERSION in a body that is
+        // malformed for every version (librdkafka-mock.md §4), so `readNegotiating` says "retry at
+        // v0", which is accepted and lists every API.
+        #expect(connection.apiVersionsAttempts == [4, 0])
         #expect(connection.version(for: .produce) == 10)
         #expect(connection.version(for: ProduceRequest.self) == 10)
         #expect(connection.version(for: .metadata) == 12 || connection.version(for: .metadata) == 13)

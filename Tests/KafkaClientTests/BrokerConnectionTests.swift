@@ -223,6 +223,19 @@ struct BrokerConnectionTests {
         #expect(error?.message.contains("broker 7 (127.0.0.1:\(port))") == true)
     }
 
+    /// A response frame above `maxFrameSize` is cut off by the frame decoder: a protocol error
+    /// for the request waiting for it (here the second ApiVersions, whose v0 answer lists every
+    /// API), and the connection closes.
+    @Test func oversizedResponseFrameIsAProtocolError() async throws {
+        let cluster = try await Self.cluster()
+        defer { Task { await cluster.stop() } }
+        var settings = Self.settings()
+        settings.maxFrameSize = 64
+        let error = await Self.producerError { _ = try await Self.connect(cluster, settings: settings) }
+        #expect(error?.code == .protocolError)
+        #expect(error?.message.contains("ApiVersions v0 from broker 1 (127.0.0.1:\(cluster.brokers[0].port))") == true)
+    }
+
     @Test func droppedConnectionFailsInFlightRequests() async throws {
         let cluster = try await Self.cluster()
         defer { Task { await cluster.stop() } }

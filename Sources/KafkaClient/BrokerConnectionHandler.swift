@@ -56,7 +56,7 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     func send<Request: KafkaRequestMessage, Response: KafkaResponseMessage>(
         _ request: Request, version: Int16, promise: EventLoopPromise<Response>
     ) {
-        guard let context, let buffer = encode(request, version: version, fail: promise.fail) else { return }
+        guard let (context, buffer) = encode(request, version: version, fail: promise.fail) else { return }
         let info = BrokerRequestInfo(apiKey: Request.apiKey, version: version, correlationId: buffer.correlationId)
         let timerAction = machine.requestWritten(info, responder: BrokerResponsePromise(promise: promise), now: .now())
         if case .arm(let deadline) = timerAction { armTimer(deadline, context: context) }
@@ -67,7 +67,7 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     func sendWithoutResponse<Request: KafkaRequestMessage>(
         _ request: Request, version: Int16, promise: EventLoopPromise<Void>
     ) {
-        guard let context, let buffer = encode(request, version: version, fail: promise.fail) else { return }
+        guard let (context, buffer) = encode(request, version: version, fail: promise.fail) else { return }
         machine.requestWrittenWithoutResponse(now: .now())
         let info = BrokerRequestInfo(apiKey: Request.apiKey, version: version, correlationId: buffer.correlationId)
         let broker = machine.broker
@@ -89,10 +89,11 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         perform(machine.closeRequested())
     }
 
-    /// Takes a correlation id and encodes the frame, or fails the request and returns nil.
+    /// Takes a correlation id and encodes the frame, or fails the request and returns nil: every
+    /// request is completed, also when the handler has already left the pipeline.
     private func encode<Request: KafkaRequestMessage>(
         _ request: Request, version: Int16, fail: (any Error) -> Void
-    ) -> (frame: ByteBuffer, correlationId: Int32)? {
+    ) -> (context: ChannelHandlerContext, buffer: (frame: ByteBuffer, correlationId: Int32))? {
         switch machine.prepareRequest(apiKey: Request.apiKey, version: version) {
         case .fail(let error):
             fail(error)
@@ -105,7 +106,8 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                         broker: machine.broker, reason: "the connection is closed"))
                 return nil
             }
-            var buffer = context.channel.allocator.buffer(capacity: 256)
+            var buffer = context.channel.allocator.buffer(
+                capacity: Self.estimatedFrameSize(request) + clientId.utf8.count)
             do {
                 try KafkaFrame.writeRequest(
                     request, version: version, correlationId: correlationId, clientId: clientId, into: &buffer)
@@ -116,8 +118,20 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                         broker: machine.broker, cause: error))
                 return nil
             }
-            return (buffer, correlationId)
+            return (context, (buffer, correlationId))
         }
+    }
+
+    /// A capacity that holds the whole frame, so it is allocated once: for Produce the record
+    /// batches plus room for the header and the per-topic and per-partition fields.
+    static func estimatedFrameSize<Request: KafkaRequestMessage>(_ request: Request) -> Int {
+        guard let produce = request as? ProduceRequest else { return 256 }
+        var size = 256 + (produce.transactionalId?.utf8.count ?? 0)
+        for topic in produce.topicData {
+            size += 16 + topic.name.utf8.count
+            for partition in topic.partitionData { size += 16 + (partition.records?.readableBytes ?? 0) }
+        }
+        return size
     }
 
     // MARK: Channel events

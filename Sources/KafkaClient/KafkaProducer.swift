@@ -151,7 +151,10 @@ public final class KafkaProducer: Service, Sendable {
                 reservation = try await wait(for: stop, until: deadline)
             } catch var error as KafkaProducerError {
                 if records.count > 1 {
-                    error.message += " (record \(next) of \(records.count); the \(next) before it were accepted)"
+                    error.message +=
+                        next == 0
+                        ? " (none of the \(records.count) records was accepted)"
+                        : " (at record \(next) of \(records.count); the \(next) before it were accepted)"
                 }
                 throw error
             }

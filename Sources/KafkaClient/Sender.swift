@@ -9,13 +9,6 @@ import NIOCore
 /// All mutable state is owned by `eventLoop`: every method except `wakeup()` and
 /// `awaitMetadata` runs there. The accumulator is the only state shared with callers of `send`.
 final class Sender: @unchecked Sendable {
-    private enum ConnectionSlot {
-        case connecting
-        case ready(BrokerConnection)
-        /// Connecting failed `failures` times in a row; not before `until`.
-        case backoff(until: NIODeadline, failures: Int, lastError: KafkaProducerError)
-    }
-
     private struct MetadataWaiter {
         var continuation: CheckedContinuation<Void, any Error>
         var deadline: NIODeadline
@@ -25,7 +18,6 @@ final class Sender: @unchecked Sendable {
     let configuration: KafkaProducerConfiguration
     let accumulator: RecordAccumulator
     let logger: Logger
-    private let connectionSettings: BrokerConnection.Settings
     private let deliver: @Sendable (KafkaDeliveryReport) -> Void
     private let wakeupPending = ManagedAtomic(false)
 
@@ -39,7 +31,13 @@ final class Sender: @unchecked Sendable {
     private var metadataRetryAt: NIODeadline?
     private var metadataFailures = 0
     private var nextBootstrapIndex = 0
-    private var connections: [Int32: ConnectionSlot] = [:]
+    /// One connection per node (bootstrap servers get negative ids), with reconnect backoff and
+    /// idle close.
+    private let pool: BrokerConnectionPool
+    /// Nodes whose connection the pool is making (or waiting to retry).
+    private var connectingNodes: Set<Int32> = []
+    /// Why the last connection attempt to a node failed, for error messages.
+    private var lastConnectionErrors: [Int32: KafkaProducerError] = [:]
     /// Produce requests awaiting a response, per node.
     private var inFlightRequests: [Int32: Int] = [:]
     /// Partitions with a batch in flight, when ordering requires one at a time.
@@ -48,6 +46,8 @@ final class Sender: @unchecked Sendable {
     private var timerDeadline: NIODeadline?
     /// Set by a forced close: in-flight failures end batches instead of retrying them.
     private var isAborting = false
+    /// Set once the connections are closed for good: the loop does nothing more.
+    private var isShutDown = false
 
     init(
         configuration: KafkaProducerConfiguration, accumulator: RecordAccumulator, eventLoop: any EventLoop,
@@ -58,7 +58,7 @@ final class Sender: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.logger = logger
         self.deliver = deliver
-        self.connectionSettings = BrokerConnection.Settings(configuration: configuration)
+        self.pool = BrokerConnectionPool(configuration: configuration, eventLoop: eventLoop)
     }
 
     /// Asks the event loop to look for work. Cheap to call often: wakeups coalesce.
@@ -73,6 +73,7 @@ final class Sender: @unchecked Sendable {
     private func runOnce() {
         eventLoop.preconditionInEventLoop()
         wakeupPending.store(false, ordering: .releasing)
+        guard !isShutDown else { return }
         let now = NIODeadline.now()
 
         let expired = accumulator.expire(now: now)
@@ -99,7 +100,6 @@ final class Sender: @unchecked Sendable {
             guard let connection = readyConnection(node: node, now: now) else { continue }
             sendProduceRequests(on: connection, node: node, now: now)
         }
-        closeIdleConnections(now: now)
         scheduleTimer(now: now, nextReadyAt: check.nextReadyAt)
     }
 
@@ -107,9 +107,6 @@ final class Sender: @unchecked Sendable {
         var next = now + TimeAmount(min(configuration.connectionsMaxIdle, configuration.metadataMaxAge) / 2)
         if let nextReadyAt { next = min(next, nextReadyAt) }
         if let metadataRetryAt { next = min(next, metadataRetryAt) }
-        for slot in connections.values {
-            if case .backoff(let until, _, _) = slot { next = min(next, until) }
-        }
         for waiters in metadataWaiters.values {
             for waiter in waiters { next = min(next, waiter.deadline) }
         }
@@ -409,18 +406,8 @@ final class Sender: @unchecked Sendable {
     }
 
     /// A ready connection to send Metadata on: the least busy known broker, else a bootstrap
-    /// server (connecting to it if needed).
+    /// server (connecting to one if none is being connected).
     private func metadataConnection(now: NIODeadline) -> BrokerConnection? {
-        var best: BrokerConnection?
-        for slot in connections.values {
-            if case .ready(let connection) = slot, connection.isActive,
-                best == nil || connection.inFlightCount < best!.inFlightCount
-            {
-                best = connection
-            }
-        }
-        if let best { return best }
-        if connections.values.contains(where: { if case .connecting = $0 { true } else { false } }) { return nil }
         // Known brokers first, then the bootstrap list; bootstrap servers get negative ids.
         var candidates: [(Int32, KafkaBrokerAddress)] = metadata.brokers.sorted { $0.key < $1.key }.map {
             ($0.key, $0.value)
@@ -428,99 +415,66 @@ final class Sender: @unchecked Sendable {
         for (index, address) in configuration.bootstrapServers.enumerated() {
             candidates.append((-1 - Int32(index), address))
         }
-        guard !candidates.isEmpty else { return nil }
-        for offset in 0..<candidates.count {
-            let (node, address) = candidates[(nextBootstrapIndex + offset) % candidates.count]
-            if case .backoff(let until, _, _) = connections[node], until > now { continue }
-            nextBootstrapIndex = (nextBootstrapIndex + offset + 1) % candidates.count
-            connect(node: node, address: address)
-            return nil
+        var best: BrokerConnection?
+        for (node, _) in candidates {
+            if let connection = pool.activeConnection(to: node),
+                best == nil || connection.inFlightCount < best!.inFlightCount
+            {
+                best = connection
+            }
         }
+        if let best { return best }
+        guard connectingNodes.isEmpty, !candidates.isEmpty else { return nil }
+        // Rotate through the candidates, preferring one not in reconnect backoff.
+        let ordered = (0..<candidates.count).map { candidates[(nextBootstrapIndex + $0) % candidates.count] }
+        let (node, address) = ordered.first { pool.connectionDelay(to: $0.0, now: now) == .zero } ?? ordered[0]
+        nextBootstrapIndex = (nextBootstrapIndex + 1) % candidates.count
+        requestConnection(node: node, address: address)
         return nil
     }
 
     // MARK: - Connections
 
     private func readyConnection(node: Int32, now: NIODeadline) -> BrokerConnection? {
-        switch connections[node] {
-        case .ready(let connection) where connection.isActive:
-            return connection
-        case .connecting:
-            return nil
-        case .backoff(let until, _, _) where until > now:
-            return nil
-        default:
-            guard let address = metadata.brokers[node] else {
-                isMetadataRefreshNeeded = true
-                return nil
-            }
-            connect(node: node, address: address)
+        if let connection = pool.activeConnection(to: node) { return connection }
+        guard let address = metadata.brokers[node] else {
+            isMetadataRefreshNeeded = true
             return nil
         }
+        requestConnection(node: node, address: address)
+        return nil
     }
 
-    private func connect(node: Int32, address: KafkaBrokerAddress) {
-        let previousFailures: Int
-        if case .backoff(_, let failures, _) = connections[node] {
-            previousFailures = failures
-        } else {
-            previousFailures = 0
-        }
-        connections[node] = .connecting
-        BrokerConnection.connect(to: address, nodeId: node, settings: connectionSettings, on: eventLoop)
-            .whenComplete { result in
-                switch result {
-                case .success(let connection):
-                    self.connections[node] = .ready(connection)
-                    self.logger.debug("connected", metadata: ["node": "\(node)", "address": "\(address)"])
-                    connection.closeFuture.whenComplete { _ in
-                        if case .ready(let current) = self.connections[node], current === connection {
-                            self.connections[node] = nil
-                            self.isMetadataRefreshNeeded = true
-                        }
-                        self.wakeup()
-                    }
-                case .failure(let error):
-                    let failures = previousFailures + 1
-                    let backoff = self.reconnectBackoff(failures: failures)
-                    let failure = self.producerError(error, node: node)
-                    self.connections[node] = .backoff(until: .now() + backoff, failures: failures, lastError: failure)
+    /// Asks the pool for a connection (it waits out the reconnect backoff itself) and looks for
+    /// work again once it is there or has failed.
+    private func requestConnection(node: Int32, address: KafkaBrokerAddress) {
+        guard !isShutDown, !connectingNodes.contains(node) else { return }
+        connectingNodes.insert(node)
+        pool.connection(to: node, at: address).whenComplete { result in
+            self.connectingNodes.remove(node)
+            switch result {
+            case .success(let connection):
+                self.lastConnectionErrors[node] = nil
+                connection.closeFuture.whenComplete { _ in
+                    // Leaders may have moved; in-flight requests on it are retried.
                     self.isMetadataRefreshNeeded = true
-                    self.logger.warning(
-                        "could not connect to broker",
-                        metadata: [
-                            "node": "\(node)", "address": "\(address)", "error": "\(failure)",
-                            "retry_in_ms": "\(backoff.nanoseconds / 1_000_000)",
-                        ])
+                    self.wakeup()
                 }
-                self.wakeup()
+            case .failure(let error):
+                let failure = self.producerError(error, node: node)
+                self.lastConnectionErrors[node] = failure
+                self.isMetadataRefreshNeeded = true
+                self.logger.warning(
+                    "could not connect to broker",
+                    metadata: ["node": "\(node)", "address": "\(address)", "error": "\(failure)"])
             }
-    }
-
-    /// `reconnect.backoff.ms` doubled per failure up to `reconnect.backoff.max.ms`, ±20 % jitter.
-    private func reconnectBackoff(failures: Int) -> TimeAmount {
-        let base = Double(milliseconds(configuration.reconnectBackoff))
-        let cap = Double(
-            max(milliseconds(configuration.reconnectBackoffMax), milliseconds(configuration.reconnectBackoff)))
-        let value = min(cap, base * pow2(max(failures - 1, 0))) * Double.random(in: 0.8...1.2)
-        return .milliseconds(Int64(max(1, value)))
-    }
-
-    private func closeIdleConnections(now: NIODeadline) {
-        let idle = TimeAmount(configuration.connectionsMaxIdle)
-        for (node, slot) in connections {
-            guard case .ready(let connection) = slot, connection.inFlightCount == 0,
-                connection.lastActivity + idle <= now
-            else { continue }
-            logger.debug("closing idle connection", metadata: ["node": "\(node)"])
-            connections[node] = nil
-            _ = connection.close()
+            self.wakeup()
         }
     }
 
     private func lastConnectionError(for topicPartition: TopicPartition) -> String {
         guard let leader = metadata.leader(for: topicPartition) else { return "; its leader is unknown" }
-        if case .backoff(_, _, let error) = connections[leader] { return "; last error: \(error.message)" }
+        if let error = lastConnectionErrors[leader] { return "; last error: \(error.message)" }
         return ""
     }
 
@@ -542,14 +496,10 @@ final class Sender: @unchecked Sendable {
     /// Closes every connection (after a completed flush, or from `abort`).
     func closeConnections() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
+            self.isShutDown = true
             self.timer?.cancel()
             self.timer = nil
-            var closing: [EventLoopFuture<Void>] = []
-            for slot in self.connections.values {
-                if case .ready(let connection) = slot { closing.append(connection.close()) }
-            }
-            self.connections = [:]
-            return EventLoopFuture.andAllComplete(closing, on: self.eventLoop)
+            return self.pool.close()
         }
     }
 

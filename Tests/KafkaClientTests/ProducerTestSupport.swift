@@ -18,8 +18,8 @@ enum ProducerTestSupport {
             "retry.backoff.max.ms": "200",
             "reconnect.backoff.ms": "20",
             "reconnect.backoff.max.ms": "200",
-            "request.timeout.ms": "5000",
-            "delivery.timeout.ms": "20000",
+            "request.timeout.ms": "15000",
+            "delivery.timeout.ms": "60000",
             "max.block.ms": "10000",
         ]
         for (key, value) in settings { properties[key] = value }

@@ -168,17 +168,68 @@ class Client:
         return min(self.runs, key=lambda r: r["wall"])
 
 
-def run_client(argv, input_path, stderr_path, timeout):
+# Peak RSS needs care: Linux carries a process's ru_maxrss across exec, and counts in it the
+# memory it had before exec. A client forked (or vforked) straight from this Python process would
+# report Python's own ~30 MiB as its floor. So a small /bin/sh starts the client in the background
+# and exits; the client is reparented to us (PR_SET_CHILD_SUBREAPER) and we wait4 it directly: its
+# floor is only the shell's ~1 MiB.
+LAUNCHER = 'exec 3<&0; "$@" <&3 3<&- >/dev/null & echo $!'
+
+
+def become_subreaper():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_CHILD_SUBREAPER = 36
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise BenchError(f"prctl(PR_SET_CHILD_SUBREAPER) failed: errno {ctypes.get_errno()}")
+
+
+class StderrCapture(threading.Thread):
+    """Drains a client's stderr pipe keeping only its start and end (a client may log in a loop)."""
+
+    LIMIT = 1200
+
+    def __init__(self, fd):
+        super().__init__(daemon=True)
+        self.fd, self.head, self.tail, self.size = fd, b"", b"", 0
+
+    def run(self):
+        with os.fdopen(self.fd, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(1 << 16):
+                self.size += len(chunk)
+                if len(self.head) < self.LIMIT:
+                    room = self.LIMIT - len(self.head)
+                    self.head, chunk = self.head + chunk[:room], chunk[room:]
+                self.tail = (self.tail + chunk)[-self.LIMIT:]
+
+    def text(self):
+        head, tail = self.head.decode("utf-8", "replace"), self.tail.decode("utf-8", "replace")
+        if self.size <= len(self.head) + len(self.tail):
+            return head + tail
+        return f"{head}\n… ({self.size:,} bytes in all; middle left out) …\n{tail}"
+
+
+def run_client(argv, input_path, timeout):
     """Runs argv with the input file on stdin; returns wall, CPU, RSS and the exit status."""
-    with open(input_path, "rb") as stdin, open(stderr_path, "wb") as stderr:
+    read_end, write_end = os.pipe()
+    capture = StderrCapture(read_end)
+    capture.start()
+    with open(input_path, "rb") as stdin:
         start = time.perf_counter()
-        process = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=stderr)
+        shell = subprocess.Popen(["/bin/sh", "-c", LAUNCHER, "sh", *argv],
+                                 stdin=stdin, stdout=subprocess.PIPE, stderr=write_end)
+        os.close(write_end)
+        output = shell.stdout.read()
+        shell.stdout.close()
+        if shell.wait() != 0 or not output.strip().isdigit():
+            raise BenchError(f"could not start {argv[0]} (launcher said {output!r}, status {shell.returncode})")
+        pid = int(output)
         timed_out = threading.Event()
 
         def kill():
             timed_out.set()
             try:
-                os.kill(process.pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
@@ -187,30 +238,65 @@ def run_client(argv, input_path, stderr_path, timeout):
         try:
             while True:
                 try:
-                    _, status, usage = os.wait4(process.pid, 0)
+                    _, status, usage = os.wait4(pid, 0)
                     break
                 except InterruptedError:
                     continue
+                except ChildProcessError:
+                    raise BenchError(f"{argv[0]} (pid {pid}) was reaped by the launcher shell; "
+                                     "it exited too fast to measure")
         finally:
             timer.cancel()
         wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen quiet
+    capture.join()
     return {
+        "stderr": capture.text(),
+        "start": start,
         "wall": wall,
         "user": usage.ru_utime,
         "sys": usage.ru_stime,
         "cpu": usage.ru_utime + usage.ru_stime,
         "rss_kib": usage.ru_maxrss,
-        "exit": process.returncode,
+        "exit": os.waitstatus_to_exitcode(status),
         "timed_out": timed_out.is_set(),
     }
 
 
 def read_tail(path, limit=4000):
+    """The start and the end of a possibly huge file (a client may log in a loop)."""
+    size = os.path.getsize(path)
     with open(path, "rb") as f:
-        data = f.read()
-    text = data.decode("utf-8", "replace")
-    return text if len(text) <= limit else "…" + text[-limit:]
+        if size <= 2 * limit:
+            return f.read().decode("utf-8", "replace")
+        head = f.read(limit).decode("utf-8", "replace")
+        f.seek(size - limit)
+        tail = f.read().decode("utf-8", "replace")
+    return f"{head}\n… ({size:,} bytes in all; middle left out) …\n{tail}"
+
+
+class AckWatcher(threading.Thread):
+    """Polls the topic's high watermarks while a client runs; notes when they reach the record
+    count (all acknowledged), which can be earlier than the client's exit."""
+
+    def __init__(self, cluster, topic, records, interval):
+        super().__init__(daemon=True)
+        self.cluster, self.topic, self.records, self.interval = cluster, topic, records, interval
+        self.stop = threading.Event()
+        self.acked_at = None  # perf_counter time
+
+    def run(self):
+        while not self.stop.wait(self.interval):
+            try:
+                marks = self.cluster.command(cmd="watermarks", topic=self.topic)["partitions"]
+            except BenchError:
+                continue
+            if sum(m["high"] for m in marks) >= self.records:
+                self.acked_at = time.perf_counter()
+                return
+
+    def finish(self):
+        self.stop.set()
+        self.join()
 
 
 # --------------------------------------------------------------------------------------
@@ -285,7 +371,10 @@ def main(argv):
                         help="tributary binary (default .build-bench/release/tributary)")
     parser.add_argument("--kcat", default="kcat", help="kcat binary (default kcat)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per client; the fastest is reported (default 1)")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds before a client run is killed (default 900)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds before a client run is killed (default 300)")
+    parser.add_argument("--ack-poll", type=float, default=0.5,
+                        help="seconds between watermark polls during a run, to note when all records were "
+                             "acknowledged (0: off; default 0.5)")
     args = parser.parse_args(argv)
     if args.records < 1 or args.record_size < 1 or args.partitions < 1 or args.brokers < 1 or args.repeat < 1:
         parser.error("--records, --record-size, --partitions, --brokers and --repeat must be positive")
@@ -311,6 +400,7 @@ def main(argv):
     workdir = tempfile.mkdtemp(prefix="tributary-bench-")
     cluster = None
     try:
+        become_subreaper()
         input_path = os.path.join(workdir, "input.log")
         started = time.perf_counter()
         total_bytes = write_input(input_path, args.records, args.record_size)
@@ -347,18 +437,26 @@ def main(argv):
             for client in clients:
                 topic = f"{client.topic_prefix}-{round_}"
                 cluster.command(cmd="create_topic", topic=topic, partitions=args.partitions)
-                stderr_path = os.path.join(workdir, f"{topic}.stderr")
                 broker_cpu_before = cluster.cpu_seconds()
-                run = run_client(client.command(topic), input_path, stderr_path, args.timeout)
+                watcher = AckWatcher(cluster, topic, args.records, args.ack_poll) if args.ack_poll > 0 else None
+                if watcher:
+                    watcher.start()
+                try:
+                    run = run_client(client.command(topic), input_path, args.timeout)
+                finally:
+                    if watcher:
+                        watcher.finish()
                 run["broker_cpu"] = cluster.cpu_seconds() - broker_cpu_before
+                run["acked"] = (watcher.acked_at - run["start"]) if watcher and watcher.acked_at else None
                 marks = cluster.command(cmd="watermarks", topic=topic)["partitions"]
                 run["delivered"] = sum(m["high"] for m in marks)
                 run["per_partition"] = [m["high"] for m in marks]
-                stderr_text = read_tail(stderr_path)
+                stderr_text = run["stderr"]
                 ok = run["exit"] == 0 and not run["timed_out"] and run["delivered"] == args.records
                 print(f"{client.name:30s} run {round_}: wall {run['wall']:7.2f} s  cpu {run['cpu']:6.2f} s "
                       f"(user {run['user']:.2f} sys {run['sys']:.2f})  rss {run['rss_kib'] / 1024:7.1f} MiB  "
                       f"exit {run['exit']}  delivered {run['delivered']} {run['per_partition']}"
+                      f"{'  all acked by ~%.1f s' % run['acked'] if run['acked'] is not None else ''}"
                       f"{'  TIMED OUT' if run['timed_out'] else ''}", flush=True)
                 if stderr_text.strip():
                     print(f"  {client.name} stderr:")

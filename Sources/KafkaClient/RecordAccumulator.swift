@@ -1,6 +1,6 @@
 import KafkaWire
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Per-partition queues of batches, the `buffer.memory` budget, and flush bookkeeping.
 ///
@@ -47,24 +47,32 @@ final class RecordAccumulator: Sendable {
     }
 
     private struct PartitionQueue {
-        /// Oldest first; only the last one is open for appends.
-        var batches: [ProducerBatch] = []
-        var head = 0
+        /// Oldest first; only the last one is open for appends. Slots before `head` were drained
+        /// and are nil, so drained batches are not kept alive; they are compacted away once they
+        /// make up half of the array.
+        private var batches: [ProducerBatch?] = []
+        private var head = 0
         var isEmpty: Bool { head == batches.count }
         var first: ProducerBatch? { isEmpty ? nil : batches[head] }
         var last: ProducerBatch? { isEmpty ? nil : batches[batches.count - 1] }
         var count: Int { batches.count - head }
 
         mutating func append(_ batch: ProducerBatch) { batches.append(batch) }
+
         mutating func removeFirst() -> ProducerBatch {
-            let batch = batches[head]
+            let batch = batches[head]!
+            batches[head] = nil
             head += 1
             if head == batches.count {
                 batches.removeAll(keepingCapacity: true)
                 head = 0
+            } else if head >= 16 && head * 2 >= batches.count {
+                batches.removeFirst(head)
+                head = 0
             }
             return batch
         }
+
         mutating func prepend(_ batch: ProducerBatch) {
             if head > 0 {
                 head -= 1
@@ -101,11 +109,13 @@ final class RecordAccumulator: Sendable {
     }
 
     let settings: Settings
-    private let state: Mutex<State>
+    /// A plain (non-priority-inheriting) mutex: `Synchronization.Mutex` takes the kernel's PI
+    /// futex path under contention on Linux, which showed up as a quarter of the CPU time.
+    private let state: NIOLockedValueBox<State>
 
     init(settings: Settings) {
         self.settings = settings
-        self.state = Mutex(
+        self.state = NIOLockedValueBox(
             State(
                 partitioner: KafkaPartitioner(
                     strategy: settings.partitioner, batchSize: settings.batchSize,
@@ -130,9 +140,31 @@ final class RecordAccumulator: Sendable {
         _ records: [KafkaProducerRecord], from start: Int, firstID: KafkaRecordID, nowMillis: Int64,
         now: NIODeadline, reservation: inout Int, completion: (Int) -> Completion
     ) -> AppendProgress {
-        state.withLock { state in
-            var progress = AppendProgress(next: start, stop: nil, wakeSender: false)
-            while progress.next < records.count {
+        var progress = AppendProgress(next: start, stop: nil, wakeSender: false)
+        // The lock is taken once per slice of records, not per record and not for the whole
+        // array: a long hold would stall the sender, which needs the lock to drain and complete.
+        while progress.next < records.count && progress.stop == nil {
+            let sliceEnd = min(records.count, progress.next + Self.recordsPerLockHold)
+            appendSlice(
+                records, until: sliceEnd, start: start, firstID: firstID, nowMillis: nowMillis, now: now,
+                reservation: &reservation, completion: completion, progress: &progress)
+        }
+        if reservation > 0 {
+            releaseMemory(bytes: reservation)
+            reservation = 0
+        }
+        return progress
+    }
+
+    /// Records appended per lock acquisition on the bulk path.
+    static let recordsPerLockHold = 256
+
+    private func appendSlice(
+        _ records: [KafkaProducerRecord], until sliceEnd: Int, start: Int, firstID: KafkaRecordID, nowMillis: Int64,
+        now: NIODeadline, reservation: inout Int, completion: (Int) -> Completion, progress: inout AppendProgress
+    ) {
+        state.withLockedValue { state in
+            while progress.next < sliceEnd {
                 let index = progress.next
                 let outcome = Self.appendOne(
                     records[index], id: firstID + KafkaRecordID(index - start), nowMillis: nowMillis, now: now,
@@ -145,11 +177,6 @@ final class RecordAccumulator: Sendable {
                 progress.wakeSender = progress.wakeSender || wakeSender
                 progress.next += 1
             }
-            if reservation > 0 {
-                self.release(bytes: reservation, state: &state)
-                reservation = 0
-            }
-            return progress
         }
     }
 
@@ -247,7 +274,7 @@ final class RecordAccumulator: Sendable {
     /// id that `failMemoryWaiter` can use to end the wait (the max.block.ms timeout).
     func reserveMemory(bytes: Int, registered: (UInt64) -> Void) async throws -> Int {
         try await withCheckedThrowingContinuation { continuation in
-            let immediate: Bool = state.withLock { state in
+            let immediate: Bool = state.withLockedValue { state in
                 if state.memoryWaiters.isEmpty, state.usedMemory + bytes <= settings.bufferMemory {
                     state.usedMemory += bytes
                     return true
@@ -264,7 +291,7 @@ final class RecordAccumulator: Sendable {
 
     /// Ends a memory wait with `error`, if it is still waiting.
     func failMemoryWaiter(id: UInt64, error: KafkaProducerError) {
-        let waiter: MemoryWaiter? = state.withLock { state in
+        let waiter: MemoryWaiter? = state.withLockedValue { state in
             guard let index = state.memoryWaiters.firstIndex(where: { $0.id == id }) else { return nil }
             let waiter = state.memoryWaiters.remove(at: index)
             // A waiter behind it may now fit.
@@ -277,7 +304,7 @@ final class RecordAccumulator: Sendable {
     /// Returns unused memory (a reservation that was not needed).
     func releaseMemory(bytes: Int) {
         guard bytes > 0 else { return }
-        state.withLock { state in self.release(bytes: bytes, state: &state) }
+        state.withLockedValue { state in self.release(bytes: bytes, state: &state) }
     }
 
     private func release(bytes: Int, state: inout State) {
@@ -299,7 +326,7 @@ final class RecordAccumulator: Sendable {
 
     /// Replaces the metadata snapshot partitioning and draining use.
     func updateMetadata(_ metadata: ClusterMetadata) {
-        state.withLock { $0.metadata = metadata }
+        state.withLockedValue { $0.metadata = metadata }
     }
 
     struct ReadyCheck {
@@ -309,16 +336,29 @@ final class RecordAccumulator: Sendable {
         var hasUnknownLeaders = false
         /// When the next batch becomes ready by linger or backoff.
         var nextReadyAt: NIODeadline?
+        /// Queued batches whose delivery timeout passed, taken out of their queues: to be failed.
+        var expired: [ProducerBatch] = []
+        /// Whether any batch is queued or in flight.
+        var hasIncompleteBatches = false
     }
 
     /// Which nodes have something to send now. A partition's first batch is sendable when it is
     /// full (or not the last), its linger expired, a flush or close is under way, and it is not
     /// in retry backoff or muted.
+    /// In the same pass (one lock acquisition) it takes out queued batches whose delivery
+    /// timeout passed.
     func ready(now: NIODeadline, isMuted: (TopicPartition) -> Bool) -> ReadyCheck {
-        state.withLock { state in
+        state.withLockedValue { state in
             var check = ReadyCheck()
             let flushing = !state.flushWaiters.isEmpty || state.isClosed
-            for (topicPartition, queue) in state.queues {
+            for (topicPartition, var queue) in state.queues {
+                if let first = queue.first, first.createdAt + settings.deliveryTimeout <= now {
+                    state.queues[topicPartition] = nil
+                    while let batch = queue.first, batch.createdAt + settings.deliveryTimeout <= now {
+                        check.expired.append(queue.removeFirst())
+                    }
+                    state.queues[topicPartition] = queue
+                }
                 guard let batch = queue.first else { continue }
                 guard let leader = state.metadata.leader(for: topicPartition) else {
                     check.hasUnknownLeaders = true
@@ -337,6 +377,7 @@ final class RecordAccumulator: Sendable {
                     check.nextReadyAt = min(check.nextReadyAt ?? lingerEnds, lingerEnds)
                 }
             }
+            check.hasIncompleteBatches = !state.incomplete.isEmpty
             return check
         }
     }
@@ -345,7 +386,7 @@ final class RecordAccumulator: Sendable {
     /// records in total (at least one batch). The batches leave the queues; they come back with
     /// `reenqueue` for a retry or end with `complete`.
     func drain(node: Int32, now: NIODeadline, maxSize: Int, isMuted: (TopicPartition) -> Bool) -> [ProducerBatch] {
-        state.withLock { state in
+        state.withLockedValue { state in
             var drained: [ProducerBatch] = []
             var size = 0
             let flushing = !state.flushWaiters.isEmpty || state.isClosed
@@ -369,7 +410,7 @@ final class RecordAccumulator: Sendable {
     /// Puts a batch back at the front of its partition for a retry after `retryAfter`.
     func reenqueue(_ batch: ProducerBatch, retryAfter: NIODeadline) {
         batch.retryAfter = retryAfter
-        state.withLock { state in
+        state.withLockedValue { state in
             var queue = state.queues[batch.topicPartition] ?? PartitionQueue()
             state.queues[batch.topicPartition] = nil
             queue.prepend(batch)
@@ -377,25 +418,9 @@ final class RecordAccumulator: Sendable {
         }
     }
 
-    /// Batches still queued whose delivery timeout passed: removed and returned, to be failed.
-    func expire(now: NIODeadline) -> [ProducerBatch] {
-        state.withLock { state in
-            var expired: [ProducerBatch] = []
-            for (topicPartition, var queue) in state.queues {
-                guard let first = queue.first, first.createdAt + settings.deliveryTimeout <= now else { continue }
-                state.queues[topicPartition] = nil
-                while let batch = queue.first, batch.createdAt + settings.deliveryTimeout <= now {
-                    expired.append(queue.removeFirst())
-                }
-                if !queue.isEmpty { state.queues[topicPartition] = queue }
-            }
-            return expired
-        }
-    }
-
     /// Takes every queued batch (close after its timeout): to be failed.
     func drainAll() -> [ProducerBatch] {
-        state.withLock { state in
+        state.withLockedValue { state in
             var all: [ProducerBatch] = []
             for (_, var queue) in state.queues {
                 while !queue.isEmpty { all.append(queue.removeFirst()) }
@@ -409,7 +434,7 @@ final class RecordAccumulator: Sendable {
     func complete(_ batches: [ProducerBatch]) {
         guard !batches.isEmpty else { return }
         var finishedFlushes: [CheckedContinuation<Void, Never>] = []
-        state.withLock { state in
+        state.withLockedValue { state in
             var released = 0
             for batch in batches {
                 state.incomplete.remove(batch.serial)
@@ -433,7 +458,7 @@ final class RecordAccumulator: Sendable {
     /// is sendable at once (linger is ignored).
     func flush(wakeSender: () -> Void) async {
         await withCheckedContinuation { continuation in
-            let done: Bool = state.withLock { state in
+            let done: Bool = state.withLockedValue { state in
                 if state.incomplete.isEmpty { return true }
                 state.flushWaiters.append(FlushWaiter(remaining: state.incomplete, continuation: continuation))
                 return false
@@ -444,7 +469,7 @@ final class RecordAccumulator: Sendable {
 
     /// Stops accepting records. Returns the memory waiters, which the caller fails.
     func close() {
-        let waiters: [MemoryWaiter] = state.withLock { state in
+        let waiters: [MemoryWaiter] = state.withLockedValue { state in
             state.isClosed = true
             defer { state.memoryWaiters = [] }
             return state.memoryWaiters
@@ -456,9 +481,9 @@ final class RecordAccumulator: Sendable {
     }
 
     /// Whether anything is queued or in flight.
-    var hasIncompleteBatches: Bool { state.withLock { !$0.incomplete.isEmpty } }
+    var hasIncompleteBatches: Bool { state.withLockedValue { !$0.incomplete.isEmpty } }
     /// Bytes of `buffer.memory` in use (tests, metrics).
-    var usedMemory: Int { state.withLock { $0.usedMemory } }
+    var usedMemory: Int { state.withLockedValue { $0.usedMemory } }
 }
 
 extension RecordAccumulator.Completion {

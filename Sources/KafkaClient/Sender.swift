@@ -76,10 +76,13 @@ final class Sender: @unchecked Sendable {
         guard !isShutDown else { return }
         let now = NIODeadline.now()
 
-        let expired = accumulator.expire(now: now)
-        if !expired.isEmpty {
+        if let last = lastMetadataRefresh, last + TimeAmount(configuration.metadataMaxAge) <= now {
+            isMetadataRefreshNeeded = true
+        }
+        let check = accumulator.ready(now: now, isMuted: { self.mutedPartitions.contains($0) })
+        if !check.expired.isEmpty {
             finish(
-                expired,
+                check.expired,
                 error: { batch in
                     KafkaProducerError(
                         .deliveryTimeout,
@@ -89,10 +92,6 @@ final class Sender: @unchecked Sendable {
         }
         failExpiredMetadataWaiters(now: now)
 
-        if let last = lastMetadataRefresh, last + TimeAmount(configuration.metadataMaxAge) <= now {
-            isMetadataRefreshNeeded = true
-        }
-        let check = accumulator.ready(now: now, isMuted: { self.mutedPartitions.contains($0) })
         if check.hasUnknownLeaders { isMetadataRefreshNeeded = true }
         if isMetadataRefreshNeeded || !metadataWaiters.isEmpty { requestMetadata(now: now) }
 
@@ -100,17 +99,17 @@ final class Sender: @unchecked Sendable {
             guard let connection = readyConnection(node: node, now: now) else { continue }
             sendProduceRequests(on: connection, node: node, now: now)
         }
-        scheduleTimer(now: now, nextReadyAt: check.nextReadyAt)
+        scheduleTimer(now: now, nextReadyAt: check.nextReadyAt, hasIncompleteBatches: check.hasIncompleteBatches)
     }
 
-    private func scheduleTimer(now: NIODeadline, nextReadyAt: NIODeadline?) {
+    private func scheduleTimer(now: NIODeadline, nextReadyAt: NIODeadline?, hasIncompleteBatches: Bool) {
         var next = now + TimeAmount(min(configuration.connectionsMaxIdle, configuration.metadataMaxAge) / 2)
         if let nextReadyAt { next = min(next, nextReadyAt) }
         if let metadataRetryAt { next = min(next, metadataRetryAt) }
         for waiters in metadataWaiters.values {
             for waiter in waiters { next = min(next, waiter.deadline) }
         }
-        if accumulator.hasIncompleteBatches {
+        if hasIncompleteBatches {
             // Delivery timeouts of queued batches are checked at least this often.
             next = min(next, now + .milliseconds(100))
         }

@@ -162,6 +162,13 @@ public struct RecordBatchWriter: Sendable {
                 try compression.compress(
                     UnsafeRawBufferPointer(rebasing: all[offset..<(offset + recordsLength)]), into: &batch)
             }
+            // The codec reserved its worst-case bound; a batch may be kept for a while (until it is
+            // acknowledged, for retries), so keep only the bytes it needs.
+            if batch.capacity - batch.readableBytes > 4096 {
+                var exact = ByteBufferAllocator().buffer(capacity: batch.readableBytes)
+                exact.writeBuffer(&batch)
+                batch = exact
+            }
         }
         let start = batch.readerIndex
         let attributes =

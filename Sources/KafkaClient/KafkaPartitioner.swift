@@ -29,8 +29,9 @@ import NIOCore
 /// * `ignoreKeys` (`partitioner.ignore.keys`) treats every record as having a null key, for
 ///   every strategy (so under `.consistent` everything goes to partition 0).
 struct KafkaPartitioner {
-    /// Per-topic state.
-    struct TopicState {
+    /// Per-topic state. A reference, so that the accumulator can keep it beside its own
+    /// per-topic data and skip a dictionary lookup per record; guarded by the accumulator's lock.
+    final class TopicState: @unchecked Sendable {
         /// The next round-robin value (Java's `AtomicInteger` counter; wraps like an `int`).
         var roundRobinCounter: Int32
         /// The current sticky partition, nil until one is chosen or after a switch.
@@ -39,6 +40,8 @@ struct KafkaPartitioner {
         var previousStickyPartition: Int32?
         /// Bytes appended to `stickyPartition` since it was chosen.
         var stickyBytes: Int = 0
+
+        init(roundRobinCounter: Int32) { self.roundRobinCounter = roundRobinCounter }
     }
 
     let strategy: KafkaPartitionerStrategy
@@ -75,15 +78,24 @@ struct KafkaPartitioner {
     mutating func partition(
         topic: String, key: ByteBuffer?, partitionCount: Int32, availablePartitions: [Int32]
     ) -> Int32 {
+        partition(
+            state: topicState(for: topic), key: key, partitionCount: partitionCount,
+            availablePartitions: availablePartitions)
+    }
+
+    /// The same, with the topic's state already looked up (`topicState(for:)`).
+    mutating func partition(
+        state: TopicState, key: ByteBuffer?, partitionCount: Int32, availablePartitions: [Int32]
+    ) -> Int32 {
         precondition(partitionCount > 0, "partitionCount must be positive")
         let key = ignoreKeys ? nil : key
         switch strategy {
         case .murmur2RoundRobin:
             if let key { return Murmur2.partition(forKey: key, partitionCount: partitionCount) }
-            return roundRobinPartition(topic: topic, partitionCount: partitionCount, available: availablePartitions)
+            return roundRobinPartition(state: state, partitionCount: partitionCount, available: availablePartitions)
         case .murmur2UniformSticky:
             if let key { return Murmur2.partition(forKey: key, partitionCount: partitionCount) }
-            return stickyPartition(topic: topic, partitionCount: partitionCount, available: availablePartitions)
+            return stickyPartition(state: state, partitionCount: partitionCount, available: availablePartitions)
         case .consistent:
             return Self.consistentPartition(key: key, partitionCount: partitionCount)
         case .consistentRandom:
@@ -98,16 +110,27 @@ struct KafkaPartitioner {
     /// `topic`. Under the uniform sticky strategy, once the sticky partition has received at
     /// least `batch.size` bytes the next null-key record goes to a newly chosen partition.
     mutating func recordAppended(topic: String, partition: Int32, bytes: Int) {
-        guard strategy == .murmur2UniformSticky, var state = topics[topic],
-            let sticky = state.stickyPartition, sticky == partition
-        else { return }
+        guard strategy == .murmur2UniformSticky, let state = topics[topic] else { return }
+        recordAppended(state: state, partition: partition, bytes: bytes)
+    }
+
+    /// The same, with the topic's state already looked up.
+    func recordAppended(state: TopicState, partition: Int32, bytes: Int) {
+        guard strategy == .murmur2UniformSticky, let sticky = state.stickyPartition, sticky == partition else { return }
         state.stickyBytes += bytes
         if state.stickyBytes >= stickyBatchSize {
             state.previousStickyPartition = sticky
             state.stickyPartition = nil
             state.stickyBytes = 0
         }
+    }
+
+    /// The state of `topic`, created on first use.
+    mutating func topicState(for topic: String) -> TopicState {
+        if let state = topics[topic] { return state }
+        let state = TopicState(roundRobinCounter: Int32(truncatingIfNeeded: random.next()))
         topics[topic] = state
+        return state
     }
 
     // MARK: - Strategies
@@ -119,30 +142,19 @@ struct KafkaPartitioner {
         return Int32(crc % UInt32(partitionCount))
     }
 
-    private mutating func state(for topic: String) -> TopicState {
-        if let state = topics[topic] { return state }
-        let state = TopicState(roundRobinCounter: Int32(truncatingIfNeeded: random.next()))
-        topics[topic] = state
-        return state
-    }
-
-    private mutating func roundRobinPartition(topic: String, partitionCount: Int32, available: [Int32]) -> Int32 {
-        var state = state(for: topic)
+    private func roundRobinPartition(state: TopicState, partitionCount: Int32, available: [Int32]) -> Int32 {
         let value = Murmur2.toPositive(state.roundRobinCounter)
         state.roundRobinCounter &+= 1
-        topics[topic] = state
         if available.isEmpty { return value % partitionCount }
         return available[Int(value) % available.count]
     }
 
-    private mutating func stickyPartition(topic: String, partitionCount: Int32, available: [Int32]) -> Int32 {
-        var state = state(for: topic)
+    private mutating func stickyPartition(state: TopicState, partitionCount: Int32, available: [Int32]) -> Int32 {
         if let sticky = state.stickyPartition { return sticky }
         let chosen = randomPartition(
             partitionCount: partitionCount, available: available, excluding: state.previousStickyPartition)
         state.stickyPartition = chosen
         state.stickyBytes = 0
-        topics[topic] = state
         return chosen
     }
 

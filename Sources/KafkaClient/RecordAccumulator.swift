@@ -83,6 +83,29 @@ final class RecordAccumulator: Sendable {
         }
     }
 
+    /// One topic's partition queues, indexed by partition, and its partitioner state. A
+    /// reference, so that a run of records for one topic finds it with one dictionary lookup.
+    /// Guarded by the accumulator's lock.
+    private final class TopicQueues: @unchecked Sendable {
+        var partitions: [PartitionQueue] = []
+        let partitionerState: KafkaPartitioner.TopicState
+
+        init(partitionerState: KafkaPartitioner.TopicState) {
+            self.partitionerState = partitionerState
+        }
+
+        func ensurePartition(_ partition: Int32) {
+            while partitions.count <= Int(partition) { partitions.append(PartitionQueue()) }
+        }
+    }
+
+    /// What a slice of appends keeps of the topic it last looked up.
+    private struct TopicCache {
+        var name: String
+        var metadata: ClusterMetadata.Topic
+        var queues: TopicQueues
+    }
+
     private struct MemoryWaiter {
         var id: UInt64
         var bytes: Int
@@ -97,7 +120,7 @@ final class RecordAccumulator: Sendable {
     private struct State {
         var metadata = ClusterMetadata.empty
         var partitioner: KafkaPartitioner
-        var queues: [TopicPartition: PartitionQueue] = [:]
+        var topics: [String: TopicQueues] = [:]
         var nextSerial: UInt64 = 0
         var usedMemory = 0
         var memoryWaiters: [MemoryWaiter] = []
@@ -164,12 +187,13 @@ final class RecordAccumulator: Sendable {
         now: NIODeadline, reservation: inout Int, completion: (Int) -> Completion, progress: inout AppendProgress
     ) {
         state.withLockedValue { state in
+            var cache: TopicCache? = nil
             while progress.next < sliceEnd {
                 let index = progress.next
                 let outcome = Self.appendOne(
                     records[index], id: firstID + KafkaRecordID(index - start), nowMillis: nowMillis, now: now,
                     reservation: &reservation, completion: { completion(index) }, settings: settings,
-                    state: &state)
+                    state: &state, cache: &cache)
                 guard case .appended(let wakeSender) = outcome else {
                     progress.stop = outcome
                     break
@@ -182,7 +206,8 @@ final class RecordAccumulator: Sendable {
 
     private static func appendOne(
         _ record: KafkaProducerRecord, id: KafkaRecordID, nowMillis: Int64, now: NIODeadline,
-        reservation: inout Int, completion: () -> Completion, settings: Settings, state: inout State
+        reservation: inout Int, completion: () -> Completion, settings: Settings, state: inout State,
+        cache: inout TopicCache?
     ) -> AppendOutcome {
         if state.isClosed {
             return .failed(
@@ -204,14 +229,26 @@ final class RecordAccumulator: Sendable {
                     .recordTooLarge,
                     "a \(estimate)-byte record for \(record.topic) exceeds buffer.memory (\(settings.bufferMemory))"))
         }
-        guard let topic = state.metadata.topics[record.topic] else {
-            if let error = state.metadata.topicErrors[record.topic], !error.isRetriable {
-                return .failed(
-                    KafkaProducerError(
-                        .brokerError, "topic \(record.topic) cannot be produced to", brokerErrorCode: error))
+        if cache?.name != record.topic {
+            guard let topic = state.metadata.topics[record.topic] else {
+                if let error = state.metadata.topicErrors[record.topic], !error.isRetriable {
+                    return .failed(
+                        KafkaProducerError(
+                            .brokerError, "topic \(record.topic) cannot be produced to", brokerErrorCode: error))
+                }
+                return .needsMetadata(topic: record.topic)
             }
-            return .needsMetadata(topic: record.topic)
+            let queues: TopicQueues
+            if let existing = state.topics[record.topic] {
+                queues = existing
+            } else {
+                queues = TopicQueues(partitionerState: state.partitioner.topicState(for: record.topic))
+                state.topics[record.topic] = queues
+            }
+            cache = TopicCache(name: record.topic, metadata: topic, queues: queues)
         }
+        let topic = cache!.metadata
+        let queues = cache!.queues
         let partitionCount = Int32(topic.partitions.count)
         let partition: Int32
         if let explicit = record.partition {
@@ -224,18 +261,15 @@ final class RecordAccumulator: Sendable {
             partition = explicit
         } else {
             partition = state.partitioner.partition(
-                topic: record.topic, key: record.key, partitionCount: partitionCount,
+                state: queues.partitionerState, key: record.key, partitionCount: partitionCount,
                 availablePartitions: topic.availablePartitions)
         }
-        let topicPartition = TopicPartition(topic: record.topic, partition: partition)
         let timestamp = record.timestamp ?? nowMillis
-
-        var queue = state.queues[topicPartition] ?? PartitionQueue()
-        state.queues[topicPartition] = nil  // keep the queue uniquely referenced while mutating it
-        defer { state.queues[topicPartition] = queue }
+        queues.ensurePartition(partition)
+        let slot = Int(partition)
 
         var wake = false
-        if let open = queue.last, open.isOpen,
+        if let open = queues.partitions[slot].last, open.isOpen,
             open.sizeInBytes + estimate <= max(settings.batchSize, open.reservedBytes)
         {
             open.append(
@@ -253,17 +287,17 @@ final class RecordAccumulator: Sendable {
                 state.usedMemory += size
             }
             let batch = ProducerBatch(
-                topicPartition: topicPartition, serial: state.nextSerial, createdAt: now, capacity: size,
-                reservedBytes: size)
+                topicPartition: TopicPartition(topic: record.topic, partition: partition), serial: state.nextSerial,
+                createdAt: now, capacity: size, reservedBytes: size)
             state.nextSerial += 1
             state.incomplete.insert(batch.serial)
             batch.append(
                 id: id, timestamp: timestamp, key: record.key, value: record.value, headers: record.headers,
                 continuation: completion().continuationValue)
-            queue.append(batch)
+            queues.partitions[slot].append(batch)
             wake = true
         }
-        state.partitioner.recordAppended(topic: record.topic, partition: partition, bytes: estimate)
+        state.partitioner.recordAppended(state: queues.partitionerState, partition: partition, bytes: estimate)
         return .appended(wakeSender: wake)
     }
 
@@ -351,30 +385,32 @@ final class RecordAccumulator: Sendable {
         state.withLockedValue { state in
             var check = ReadyCheck()
             let flushing = !state.flushWaiters.isEmpty || state.isClosed
-            for (topicPartition, var queue) in state.queues {
-                if let first = queue.first, first.createdAt + settings.deliveryTimeout <= now {
-                    state.queues[topicPartition] = nil
-                    while let batch = queue.first, batch.createdAt + settings.deliveryTimeout <= now {
-                        check.expired.append(queue.removeFirst())
+            for (topic, queues) in state.topics {
+                for slot in queues.partitions.indices where !queues.partitions[slot].isEmpty {
+                    let topicPartition = TopicPartition(topic: topic, partition: Int32(slot))
+                    while let batch = queues.partitions[slot].first,
+                        batch.createdAt + settings.deliveryTimeout <= now
+                    {
+                        check.expired.append(queues.partitions[slot].removeFirst())
                     }
-                    state.queues[topicPartition] = queue
-                }
-                guard let batch = queue.first else { continue }
-                guard let leader = state.metadata.leader(for: topicPartition) else {
-                    check.hasUnknownLeaders = true
-                    continue
-                }
-                if isMuted(topicPartition) { continue }
-                if let retryAfter = batch.retryAfter, retryAfter > now {
-                    check.nextReadyAt = min(check.nextReadyAt ?? retryAfter, retryAfter)
-                    continue
-                }
-                let full = queue.count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
-                let lingerEnds = batch.createdAt + settings.linger
-                if full || flushing || lingerEnds <= now {
-                    check.readyNodes.insert(leader)
-                } else {
-                    check.nextReadyAt = min(check.nextReadyAt ?? lingerEnds, lingerEnds)
+                    guard let batch = queues.partitions[slot].first else { continue }
+                    guard let leader = state.metadata.leader(for: topicPartition) else {
+                        check.hasUnknownLeaders = true
+                        continue
+                    }
+                    if isMuted(topicPartition) { continue }
+                    if let retryAfter = batch.retryAfter, retryAfter > now {
+                        check.nextReadyAt = min(check.nextReadyAt ?? retryAfter, retryAfter)
+                        continue
+                    }
+                    let full =
+                        queues.partitions[slot].count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
+                    let lingerEnds = batch.createdAt + settings.linger
+                    if full || flushing || lingerEnds <= now {
+                        check.readyNodes.insert(leader)
+                    } else {
+                        check.nextReadyAt = min(check.nextReadyAt ?? lingerEnds, lingerEnds)
+                    }
                 }
             }
             check.hasIncompleteBatches = !state.incomplete.isEmpty
@@ -390,18 +426,19 @@ final class RecordAccumulator: Sendable {
             var drained: [ProducerBatch] = []
             var size = 0
             let flushing = !state.flushWaiters.isEmpty || state.isClosed
-            for (topicPartition, var queue) in state.queues {
-                guard let batch = queue.first, state.metadata.leader(for: topicPartition) == node,
-                    !isMuted(topicPartition)
-                else { continue }
-                if let retryAfter = batch.retryAfter, retryAfter > now { continue }
-                let full = queue.count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
-                guard full || flushing || batch.createdAt + settings.linger <= now else { continue }
-                if !drained.isEmpty && size + batch.sizeInBytes > maxSize { break }
-                size += batch.sizeInBytes
-                state.queues[topicPartition] = nil
-                drained.append(queue.removeFirst())
-                state.queues[topicPartition] = queue
+            outer: for (topic, queues) in state.topics {
+                for slot in queues.partitions.indices {
+                    guard let batch = queues.partitions[slot].first else { continue }
+                    let topicPartition = TopicPartition(topic: topic, partition: Int32(slot))
+                    guard state.metadata.leader(for: topicPartition) == node, !isMuted(topicPartition) else { continue }
+                    if let retryAfter = batch.retryAfter, retryAfter > now { continue }
+                    let full =
+                        queues.partitions[slot].count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
+                    guard full || flushing || batch.createdAt + settings.linger <= now else { continue }
+                    if !drained.isEmpty && size + batch.sizeInBytes > maxSize { break outer }
+                    size += batch.sizeInBytes
+                    drained.append(queues.partitions[slot].removeFirst())
+                }
             }
             return drained
         }
@@ -411,10 +448,10 @@ final class RecordAccumulator: Sendable {
     func reenqueue(_ batch: ProducerBatch, retryAfter: NIODeadline) {
         batch.retryAfter = retryAfter
         state.withLockedValue { state in
-            var queue = state.queues[batch.topicPartition] ?? PartitionQueue()
-            state.queues[batch.topicPartition] = nil
-            queue.prepend(batch)
-            state.queues[batch.topicPartition] = queue
+            // The topic's queues exist: the batch was appended to them.
+            let queues = state.topics[batch.topicPartition.topic]!
+            queues.ensurePartition(batch.topicPartition.partition)
+            queues.partitions[Int(batch.topicPartition.partition)].prepend(batch)
         }
     }
 
@@ -422,10 +459,11 @@ final class RecordAccumulator: Sendable {
     func drainAll() -> [ProducerBatch] {
         state.withLockedValue { state in
             var all: [ProducerBatch] = []
-            for (_, var queue) in state.queues {
-                while !queue.isEmpty { all.append(queue.removeFirst()) }
+            for queues in state.topics.values {
+                for slot in queues.partitions.indices {
+                    while !queues.partitions[slot].isEmpty { all.append(queues.partitions[slot].removeFirst()) }
+                }
             }
-            state.queues = [:]
             return all
         }
     }

@@ -76,6 +76,9 @@ struct ProduceCommand: AsyncParsableCommand {
         let reporter = Task { await Self.consumeReports(producer.deliveryReports, printJSON: report) }
 
         var reader = DelimitedReader(fileDescriptor: STDIN_FILENO, delimiter: recordDelimiter)
+        // Read once: the options are property wrappers, too slow to consult per record.
+        let topic = self.topic
+        let partition = self.partition
         var inputError: (any Error)?
         do {
             while let chunk = try reader.nextRecords() {

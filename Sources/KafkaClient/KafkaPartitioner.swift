@@ -87,20 +87,34 @@ struct KafkaPartitioner {
     mutating func partition(
         state: TopicState, key: ByteBuffer?, partitionCount: Int32, availablePartitions: [Int32]
     ) -> Int32 {
+        guard let key else {
+            return partition(
+                state: state, rawKey: nil, partitionCount: partitionCount, availablePartitions: availablePartitions)
+        }
+        return key.withUnsafeReadableBytes {
+            partition(
+                state: state, rawKey: $0, partitionCount: partitionCount, availablePartitions: availablePartitions)
+        }
+    }
+
+    /// The same, for a key given as raw bytes (nil for a null key): the bulk paths' form.
+    mutating func partition(
+        state: TopicState, rawKey key: UnsafeRawBufferPointer?, partitionCount: Int32, availablePartitions: [Int32]
+    ) -> Int32 {
         precondition(partitionCount > 0, "partitionCount must be positive")
         let key = ignoreKeys ? nil : key
         switch strategy {
         case .murmur2RoundRobin:
-            if let key { return Murmur2.partition(forKey: key, partitionCount: partitionCount) }
+            if let key { return Murmur2.toPositive(Murmur2.hash(key)) % partitionCount }
             return roundRobinPartition(state: state, partitionCount: partitionCount, available: availablePartitions)
         case .murmur2UniformSticky:
-            if let key { return Murmur2.partition(forKey: key, partitionCount: partitionCount) }
+            if let key { return Murmur2.toPositive(Murmur2.hash(key)) % partitionCount }
             return stickyPartition(state: state, partitionCount: partitionCount, available: availablePartitions)
         case .consistent:
-            return Self.consistentPartition(key: key, partitionCount: partitionCount)
+            return Self.consistentPartition(rawKey: key, partitionCount: partitionCount)
         case .consistentRandom:
-            if let key, key.readableBytes > 0 {
-                return Self.consistentPartition(key: key, partitionCount: partitionCount)
+            if let key, key.count > 0 {
+                return Self.consistentPartition(rawKey: key, partitionCount: partitionCount)
             }
             return randomPartition(partitionCount: partitionCount, available: availablePartitions, excluding: nil)
         }
@@ -138,6 +152,11 @@ struct KafkaPartitioner {
     /// librdkafka's `consistent`: unsigned CRC-32 of the key (0 for null or empty) modulo the
     /// partition count.
     static func consistentPartition(key: ByteBuffer?, partitionCount: Int32) -> Int32 {
+        let crc = key.map { CRC32.checksum($0) } ?? 0
+        return Int32(crc % UInt32(partitionCount))
+    }
+
+    static func consistentPartition(rawKey key: UnsafeRawBufferPointer?, partitionCount: Int32) -> Int32 {
         let crc = key.map { CRC32.checksum($0) } ?? 0
         return Int32(crc % UInt32(partitionCount))
     }

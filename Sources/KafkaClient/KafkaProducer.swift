@@ -162,6 +162,44 @@ public final class KafkaProducer: Service, Sendable {
         return firstID
     }
 
+    /// Buffers a block of records (one topic, keys and values as ranges of one buffer): the
+    /// cheapest bulk path, with no per-record reference counting. Returns the id of the first
+    /// record; the others follow consecutively. Errors as for `enqueue(contentsOf:)`; a block
+    /// with a range outside its buffer fails with `.serializationFailed` before anything is
+    /// accepted.
+    @discardableResult
+    public func enqueue(_ block: KafkaRecordBlock) async throws -> KafkaRecordID {
+        guard !block.records.isEmpty else { return nextRecordID.load(ordering: .relaxed) }
+        guard block.rangesAreValid else {
+            throw KafkaProducerError(
+                .serializationFailed,
+                "a record block for \(block.topic) has ranges outside its \(block.bytes.readableBytes) bytes")
+        }
+        let count = block.records.count
+        let firstID = nextRecordID.loadThenWrappingIncrement(by: UInt64(count), ordering: .relaxed)
+        let deadline = NIODeadline.now() + TimeAmount(configuration.maxBlock)
+        var next = 0
+        var reservation = 0
+        while next < count {
+            let progress = accumulator.append(
+                block: block, from: next, firstID: firstID + UInt64(next), nowMillis: Self.nowMillis(), now: .now(),
+                reservation: &reservation)
+            if progress.wakeSender { sender.wakeup() }
+            next = progress.next
+            guard let stop = progress.stop else { break }
+            do {
+                reservation = try await wait(for: stop, until: deadline)
+            } catch var error as KafkaProducerError {
+                error.message +=
+                    next == 0
+                    ? " (none of the \(count) records was accepted)"
+                    : " (at record \(next) of \(count); the \(next) before it were accepted)"
+                throw error
+            }
+        }
+        return firstID
+    }
+
     /// Handles why an append stopped: waits for metadata or memory (returning a memory
     /// reservation), or throws the record's error.
     private func wait(for outcome: RecordAccumulator.AppendOutcome, until deadline: NIODeadline) async throws -> Int {

@@ -49,16 +49,16 @@ final class ProducerBatch: @unchecked Sendable {
     var recordCount: Int { records.count }
     var isOpen: Bool { writer != nil }
 
-    /// Appends a record; the caller checked that it fits.
+    /// Appends a record; the caller checked that it fits. Nil key or value is Kafka's null.
     func append(
-        id: KafkaRecordID, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [KafkaRecordHeader],
-        continuation: CheckedContinuation<KafkaRecordMetadata, any Error>?
+        id: KafkaRecordID, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headers: [KafkaRecordHeader], continuation: CheckedContinuation<KafkaRecordMetadata, any Error>?
     ) {
         writer!.append(timestamp: timestamp, key: key, value: value, headers: headers)
         records.append(
             RecordEntry(
-                id: id, timestamp: timestamp, keySize: Int32(truncatingIfNeeded: key?.readableBytes ?? -1),
-                valueSize: Int32(truncatingIfNeeded: value?.readableBytes ?? -1)))
+                id: id, timestamp: timestamp, keySize: Int32(truncatingIfNeeded: key?.count ?? -1),
+                valueSize: Int32(truncatingIfNeeded: value?.count ?? -1)))
         if let continuation {
             if continuations.isEmpty {
                 continuations = Array(repeating: nil, count: records.count - 1)
@@ -72,11 +72,11 @@ final class ProducerBatch: @unchecked Sendable {
 
     /// Encodes the batch once (compression, header, CRC) and returns its bytes; later calls
     /// return the same bytes.
-    func encode(compression: KafkaCompression) throws -> ByteBuffer {
+    func encode(compression: KafkaCompression, context: KafkaCompressionContext) throws -> ByteBuffer {
         if let encoded { return encoded }
         let open = writer!
         writer = nil
-        let bytes = try open.finish(compression: compression)
+        let bytes = try open.finish(compression: compression, context: context)
         encoded = bytes
         return bytes
     }

@@ -179,6 +179,51 @@ final class RecordAccumulator: Sendable {
         return progress
     }
 
+    /// Appends `block.records[start...]` like `append(_:from:…)`, straight from the block's buffer.
+    func append(
+        block: KafkaRecordBlock, from start: Int, firstID: KafkaRecordID, nowMillis: Int64, now: NIODeadline,
+        reservation: inout Int
+    ) -> AppendProgress {
+        var progress = AppendProgress(next: start, stop: nil, wakeSender: false)
+        let timestamp = block.timestamp ?? nowMillis
+        block.bytes.withUnsafeReadableBytes { bytes in
+            while progress.next < block.records.count && progress.stop == nil {
+                let sliceEnd = min(block.records.count, progress.next + Self.recordsPerLockHold)
+                state.withLockedValue { state in
+                    var cache: TopicCache? = nil
+                    while progress.next < sliceEnd {
+                        let index = progress.next
+                        let record = block.records[index]
+                        let outcome = Self.appendOne(
+                            topic: block.topic, explicitPartition: block.partition,
+                            key: record.key.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) },
+                            value: record.value.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) },
+                            headers: block.headers, timestamp: timestamp, id: firstID + KafkaRecordID(index - start),
+                            now: now, reservation: &reservation, completion: { .report }, settings: settings,
+                            state: &state, cache: &cache)
+                        guard case .appended(let wakeSender) = outcome else {
+                            progress.stop = outcome
+                            break
+                        }
+                        progress.wakeSender = progress.wakeSender || wakeSender
+                        progress.next += 1
+                    }
+                }
+            }
+        }
+        if reservation > 0 {
+            releaseMemory(bytes: reservation)
+            reservation = 0
+        }
+        return progress
+    }
+
+    @inline(__always)
+    private static func withOptionalBytes<R>(_ buffer: ByteBuffer?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        guard let buffer else { return body(nil) }
+        return buffer.withUnsafeReadableBytes { body($0) }
+    }
+
     /// Records appended per lock acquisition on the bulk path.
     static let recordsPerLockHold = 256
 
@@ -190,10 +235,16 @@ final class RecordAccumulator: Sendable {
             var cache: TopicCache? = nil
             while progress.next < sliceEnd {
                 let index = progress.next
-                let outcome = Self.appendOne(
-                    records[index], id: firstID + KafkaRecordID(index - start), nowMillis: nowMillis, now: now,
-                    reservation: &reservation, completion: { completion(index) }, settings: settings,
-                    state: &state, cache: &cache)
+                let record = records[index]
+                let outcome = Self.withOptionalBytes(record.key) { key in
+                    Self.withOptionalBytes(record.value) { value in
+                        Self.appendOne(
+                            topic: record.topic, explicitPartition: record.partition, key: key, value: value,
+                            headers: record.headers, timestamp: record.timestamp ?? nowMillis,
+                            id: firstID + KafkaRecordID(index - start), now: now, reservation: &reservation,
+                            completion: { completion(index) }, settings: settings, state: &state, cache: &cache)
+                    }
+                }
                 guard case .appended(let wakeSender) = outcome else {
                     progress.stop = outcome
                     break
@@ -204,67 +255,68 @@ final class RecordAccumulator: Sendable {
         }
     }
 
+    /// Appends one record given as raw bytes (the lock is held). Every bulk path ends here.
     private static func appendOne(
-        _ record: KafkaProducerRecord, id: KafkaRecordID, nowMillis: Int64, now: NIODeadline,
-        reservation: inout Int, completion: () -> Completion, settings: Settings, state: inout State,
-        cache: inout TopicCache?
+        topic topicName: String, explicitPartition: Int32?, key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer?, headers: [KafkaRecordHeader], timestamp: Int64, id: KafkaRecordID,
+        now: NIODeadline, reservation: inout Int, completion: () -> Completion, settings: Settings,
+        state: inout State, cache: inout TopicCache?
     ) -> AppendOutcome {
         if state.isClosed {
             return .failed(
-                KafkaProducerError(.producerClosed, "the producer is closed; \(record.topic) record not accepted"))
+                KafkaProducerError(.producerClosed, "the producer is closed; \(topicName) record not accepted"))
         }
         let estimate = RecordBatchWriter.estimatedRecordSize(
-            keyLength: record.key?.readableBytes, valueLength: record.value?.readableBytes, headers: record.headers)
+            keyLength: key?.count, valueLength: value?.count, headers: headers)
         let batchOverhead = RecordBatchLayout.records
         if estimate + batchOverhead > settings.maxRequestSize {
             return .failed(
                 KafkaProducerError(
                     .recordTooLarge,
-                    "a \(estimate)-byte record for \(record.topic) exceeds max.request.size (\(settings.maxRequestSize))"
+                    "a \(estimate)-byte record for \(topicName) exceeds max.request.size (\(settings.maxRequestSize))"
                 ))
         }
         if estimate + batchOverhead > settings.bufferMemory {
             return .failed(
                 KafkaProducerError(
                     .recordTooLarge,
-                    "a \(estimate)-byte record for \(record.topic) exceeds buffer.memory (\(settings.bufferMemory))"))
+                    "a \(estimate)-byte record for \(topicName) exceeds buffer.memory (\(settings.bufferMemory))"))
         }
-        if cache?.name != record.topic {
-            guard let topic = state.metadata.topics[record.topic] else {
-                if let error = state.metadata.topicErrors[record.topic], !error.isRetriable {
+        if cache?.name != topicName {
+            guard let topic = state.metadata.topics[topicName] else {
+                if let error = state.metadata.topicErrors[topicName], !error.isRetriable {
                     return .failed(
                         KafkaProducerError(
-                            .brokerError, "topic \(record.topic) cannot be produced to", brokerErrorCode: error))
+                            .brokerError, "topic \(topicName) cannot be produced to", brokerErrorCode: error))
                 }
-                return .needsMetadata(topic: record.topic)
+                return .needsMetadata(topic: topicName)
             }
             let queues: TopicQueues
-            if let existing = state.topics[record.topic] {
+            if let existing = state.topics[topicName] {
                 queues = existing
             } else {
-                queues = TopicQueues(partitionerState: state.partitioner.topicState(for: record.topic))
-                state.topics[record.topic] = queues
+                queues = TopicQueues(partitionerState: state.partitioner.topicState(for: topicName))
+                state.topics[topicName] = queues
             }
-            cache = TopicCache(name: record.topic, metadata: topic, queues: queues)
+            cache = TopicCache(name: topicName, metadata: topic, queues: queues)
         }
         let topic = cache!.metadata
         let queues = cache!.queues
         let partitionCount = Int32(topic.partitions.count)
         let partition: Int32
-        if let explicit = record.partition {
+        if let explicit = explicitPartition {
             guard explicit >= 0, explicit < partitionCount else {
                 return .failed(
                     KafkaProducerError(
                         .unknownTopicOrPartition,
-                        "partition \(explicit) of \(record.topic) does not exist (it has \(partitionCount))"))
+                        "partition \(explicit) of \(topicName) does not exist (it has \(partitionCount))"))
             }
             partition = explicit
         } else {
             partition = state.partitioner.partition(
-                state: queues.partitionerState, key: record.key, partitionCount: partitionCount,
+                state: queues.partitionerState, rawKey: key, partitionCount: partitionCount,
                 availablePartitions: topic.availablePartitions)
         }
-        let timestamp = record.timestamp ?? nowMillis
         queues.ensurePartition(partition)
         let slot = Int(partition)
 
@@ -273,7 +325,7 @@ final class RecordAccumulator: Sendable {
             open.sizeInBytes + estimate <= max(settings.batchSize, open.reservedBytes)
         {
             open.append(
-                id: id, timestamp: timestamp, key: record.key, value: record.value, headers: record.headers,
+                id: id, timestamp: timestamp, key: key, value: value, headers: headers,
                 continuation: completion().continuationValue)
             if open.sizeInBytes >= settings.batchSize { wake = true }
         } else {
@@ -287,12 +339,12 @@ final class RecordAccumulator: Sendable {
                 state.usedMemory += size
             }
             let batch = ProducerBatch(
-                topicPartition: TopicPartition(topic: record.topic, partition: partition), serial: state.nextSerial,
+                topicPartition: TopicPartition(topic: topicName, partition: partition), serial: state.nextSerial,
                 createdAt: now, capacity: size, reservedBytes: size)
             state.nextSerial += 1
             state.incomplete.insert(batch.serial)
             batch.append(
-                id: id, timestamp: timestamp, key: record.key, value: record.value, headers: record.headers,
+                id: id, timestamp: timestamp, key: key, value: value, headers: headers,
                 continuation: completion().continuationValue)
             queues.partitions[slot].append(batch)
             wake = true

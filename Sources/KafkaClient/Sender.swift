@@ -48,6 +48,8 @@ final class Sender: @unchecked Sendable {
     private var isAborting = false
     /// Set once the connections are closed for good: the loop does nothing more.
     private var isShutDown = false
+    /// Compression state reused from batch to batch.
+    private let compressionContext = KafkaCompressionContext()
 
     init(
         configuration: KafkaProducerConfiguration, accumulator: RecordAccumulator, eventLoop: any EventLoop,
@@ -145,7 +147,7 @@ final class Sender: @unchecked Sendable {
         var sendable: [ProducerBatch] = []
         for batch in batches {
             do {
-                let bytes = try batch.encode(compression: configuration.compression)
+                let bytes = try batch.encode(compression: configuration.compression, context: compressionContext)
                 topics[batch.topicPartition.topic, default: []].append(
                     .init(index: batch.topicPartition.partition, records: bytes))
                 sendable.append(batch)

@@ -23,14 +23,16 @@ struct DelimitedReader {
         self.chunkSize = chunkSize
     }
 
-    /// The next records, in order; nil at the end of input. A last record without a trailing
-    /// delimiter is returned too; a trailing delimiter does not make an empty last record.
-    mutating func nextRecords() throws -> [ByteBuffer]? {
+    /// The next chunk of input and the byte ranges of the complete records in it, in order;
+    /// nil at the end of input. A last record without a trailing delimiter is returned too; a
+    /// trailing delimiter does not make an empty last record. Ranges are offsets from the
+    /// chunk's reader index.
+    mutating func nextRecords() throws -> (bytes: ByteBuffer, records: [Range<Int>])? {
         while true {
             if isAtEnd {
                 guard carry.readableBytes > 0 else { return nil }
                 defer { carry = ByteBuffer() }
-                return [carry]
+                return (carry, [0..<carry.readableBytes])
             }
             var chunk = ByteBufferAllocator().buffer(capacity: chunkSize + carry.readableBytes)
             chunk.writeBuffer(&carry)
@@ -43,49 +45,43 @@ struct DelimitedReader {
                 }
             }
             if n == 0 { isAtEnd = true }
-            let records = split(&chunk)
-            carry = chunk
-            if !records.isEmpty { return records }
+            let (records, consumed) = split(chunk)
+            carry = chunk.getSlice(at: chunk.readerIndex + consumed, length: chunk.readableBytes - consumed)!
+            if !records.isEmpty {
+                return (chunk.getSlice(at: chunk.readerIndex, length: consumed)!, records)
+            }
         }
     }
 
-    /// Cuts complete records off the front of `chunk`, leaving the incomplete rest.
-    private func split(_ chunk: inout ByteBuffer) -> [ByteBuffer] {
-        var records: [ByteBuffer] = []
+    /// The ranges of the complete records at the front of `chunk`, and how many bytes they
+    /// (with their delimiters) take.
+    private func split(_ chunk: ByteBuffer) -> ([Range<Int>], Int) {
         let delimiter = self.delimiter
-        let ends: [Int] = chunk.withUnsafeReadableBytes { bytes in
-            var ends: [Int] = []
-            guard let base = bytes.baseAddress else { return ends }
+        return chunk.withUnsafeReadableBytes { bytes in
+            var records: [Range<Int>] = []
+            guard let base = bytes.baseAddress else { return (records, 0) }
+            var start = 0
             var offset = 0
             let count = bytes.count
             while offset < count {
                 guard let hit = memchr(base + offset, Int32(delimiter[0]), count - offset) else { break }
                 let position = base.distance(to: UnsafeRawPointer(hit))
                 if delimiter.count == 1 {
-                    ends.append(position)
+                    records.append(start..<position)
                     offset = position + 1
-                } else if position + delimiter.count <= count,
-                    memcmp(base + position, delimiter, delimiter.count) == 0
-                {
-                    ends.append(position)
-                    offset = position + delimiter.count
+                    start = offset
                 } else if position + delimiter.count > count {
                     break
+                } else if memcmp(base + position, delimiter, delimiter.count) == 0 {
+                    records.append(start..<position)
+                    offset = position + delimiter.count
+                    start = offset
                 } else {
                     offset = position + 1
                 }
             }
-            return ends
+            return (records, start)
         }
-        records.reserveCapacity(ends.count)
-        var start = 0
-        let base = chunk.readerIndex
-        for end in ends {
-            records.append(chunk.getSlice(at: base + start, length: end - start)!)
-            start = end + delimiter.count
-        }
-        chunk.moveReaderIndex(forwardBy: start)
-        return records
     }
 
     struct ReadError: Error, CustomStringConvertible {

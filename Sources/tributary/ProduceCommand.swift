@@ -81,23 +81,22 @@ struct ProduceCommand: AsyncParsableCommand {
         let partition = self.partition
         var inputError: (any Error)?
         do {
-            while let chunk = try reader.nextRecords() {
-                var records: [KafkaProducerRecord] = []
-                records.reserveCapacity(chunk.count)
-                for line in chunk {
-                    var key: ByteBuffer? = nil
-                    var value: ByteBuffer? = line
-                    if let keySplit, let split = Self.firstIndex(of: keySplit, in: line) {
-                        key = line.getSlice(at: line.readerIndex, length: split)
-                        value = line.getSlice(
-                            at: line.readerIndex + split + keySplit.count,
-                            length: line.readableBytes - split - keySplit.count)
+            while let (bytes, lines) = try reader.nextRecords() {
+                var block = KafkaRecordBlock(topic: topic, partition: partition, headers: recordHeaders, bytes: bytes)
+                block.records.reserveCapacity(lines.count)
+                if let keySplit {
+                    for line in lines {
+                        if let split = Self.firstIndex(of: keySplit, in: bytes, range: line) {
+                            block.append(
+                                key: line.lowerBound..<split, value: (split + keySplit.count)..<line.upperBound)
+                        } else {
+                            block.append(value: line)
+                        }
                     }
-                    records.append(
-                        KafkaProducerRecord(
-                            topic: topic, partition: partition, key: key, value: value, headers: recordHeaders))
+                } else {
+                    for line in lines { block.append(value: line) }
                 }
-                try await producer.enqueue(contentsOf: records)
+                try await producer.enqueue(block)
             }
         } catch {
             inputError = error
@@ -226,11 +225,12 @@ struct ProduceCommand: AsyncParsableCommand {
         return KafkaRecordHeader(key: String(text[..<equals]), value: Array(text[text.index(after: equals)...].utf8))
     }
 
-    static func firstIndex(of needle: [UInt8], in buffer: ByteBuffer) -> Int? {
+    /// The offset (from the reader index) of the first occurrence of `needle` within `range`.
+    static func firstIndex(of needle: [UInt8], in buffer: ByteBuffer, range: Range<Int>) -> Int? {
         buffer.withUnsafeReadableBytes { bytes in
-            guard bytes.count >= needle.count else { return nil }
-            var i = 0
-            while i <= bytes.count - needle.count {
+            guard range.count >= needle.count else { return nil }
+            var i = range.lowerBound
+            while i <= range.upperBound - needle.count {
                 if bytes[i] == needle[0] && (1..<needle.count).allSatisfy({ bytes[i + $0] == needle[$0] }) {
                     return i
                 }

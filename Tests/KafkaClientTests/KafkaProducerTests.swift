@@ -118,6 +118,47 @@ struct KafkaProducerTests {
         #expect(storedCount == table.count * 3)
     }
 
+    /// The block path: keys and values as ranges of one buffer.
+    @Test func recordBlocksAreStoredWithTheirKeys() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 2, topics: ["block": 6])
+        defer { Task { await cluster.stop() } }
+        let producer = try Support.producer(cluster, ["compression.type": "lz4"])
+        var text = ""
+        var ranges: [(key: Range<Int>?, value: Range<Int>)] = []
+        for i in 0..<500 {
+            let keyStart = text.utf8.count
+            let key = i % 10 == 0 ? nil : "user-\(i % 17)"
+            if let key { text += key }
+            let valueStart = text.utf8.count
+            text += "event-\(i)"
+            ranges.append((key.map { _ in keyStart..<valueStart }, valueStart..<text.utf8.count))
+        }
+        var block = KafkaRecordBlock(topic: "block", bytes: ByteBuffer(string: text))
+        for range in ranges { block.append(key: range.key, value: range.value) }
+        try await producer.enqueue(block)
+        var outOfRange = KafkaRecordBlock(topic: "block", bytes: ByteBuffer(string: "short"))
+        outOfRange.append(value: 2..<50)
+        await #expect {
+            try await producer.enqueue(outOfRange)
+        } throws: { ($0 as? KafkaProducerError)?.code == .serializationFailed }
+        await producer.close()
+
+        let stored = try await Support.stored(cluster, topic: "block")
+        let records = stored.values.flatMap { $0 }
+        #expect(records.count == 500)
+        for record in records {
+            let value = String(decoding: record.value ?? [], as: UTF8.self)
+            let i = Int(value.dropFirst("event-".count))!
+            if i % 10 == 0 {
+                #expect(record.key == nil)
+            } else {
+                let key = "user-\(i % 17)"
+                #expect(record.key == Array(key.utf8))
+                #expect(record.partition == Murmur2.partition(forKey: ByteBuffer(string: key), partitionCount: 6))
+            }
+        }
+    }
+
     @Test func nullKeysRoundRobinRecordByRecord() async throws {
         let cluster = try await KafkaTestCluster.start(brokers: 2, topics: ["rr": 4])
         defer { Task { await cluster.stop() } }

@@ -17,6 +17,13 @@ extension KafkaCompression {
     /// - Throws: `KafkaWireError` `.invalidValue` for a level outside the codec's range,
     ///   `.compressionFailed` when the library refuses.
     public func compress(_ input: UnsafeRawBufferPointer, into output: inout ByteBuffer) throws {
+        try compress(input, into: &output, context: nil)
+    }
+
+    /// The same, reusing `context`'s compression state across calls (lz4 and zstd).
+    public func compress(
+        _ input: UnsafeRawBufferPointer, into output: inout ByteBuffer, context: KafkaCompressionContext?
+    ) throws {
         try validate()
         let level = self.level ?? codec.defaultLevel
         switch codec {
@@ -27,9 +34,18 @@ extension KafkaCompression {
         case .snappy:
             try SnappyCodec.compress(input, into: &output)
         case .lz4:
-            try LZ4Codec.compress(input, level: level ?? LZ4Codec.javaDefaultLevel, into: &output)
+            if let context {
+                try LZ4Codec.compress(
+                    input, level: level ?? LZ4Codec.javaDefaultLevel, into: &output, context: context)
+            } else {
+                try LZ4Codec.compress(input, level: level ?? LZ4Codec.javaDefaultLevel, into: &output)
+            }
         case .zstd:
-            try ZstdCodec.compress(input, level: level ?? 3, into: &output)
+            if let context {
+                try ZstdCodec.compress(input, level: level ?? 3, into: &output, context: context)
+            } else {
+                try ZstdCodec.compress(input, level: level ?? 3, into: &output)
+            }
         }
     }
 }

@@ -26,6 +26,33 @@ enum LZ4Codec {
         return preferences
     }
 
+    /// Compresses with a reused frame context (begin, one update, end): the same frame as
+    /// `LZ4F_compressFrame` writes, without setting up a new context per batch.
+    static func compress(
+        _ input: UnsafeRawBufferPointer, level: Int, into output: inout ByteBuffer, context: KafkaCompressionContext
+    ) throws {
+        var preferences = preferences(level: level)
+        let cctx = try context.lz4Context()
+        let bound = LZ4F_compressFrameBound(input.count, &preferences)
+        try output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { writable in
+            let base = writable.baseAddress!
+            let header = LZ4F_compressBegin(cctx, base, writable.count, &preferences)
+            guard LZ4F_isError(header) == 0 else {
+                throw CodecFailure.compression(.lz4, String(cString: LZ4F_getErrorName(header)))
+            }
+            let body = LZ4F_compressUpdate(
+                cctx, base + header, writable.count - header, input.baseAddress, input.count, nil)
+            guard LZ4F_isError(body) == 0 else {
+                throw CodecFailure.compression(.lz4, String(cString: LZ4F_getErrorName(body)))
+            }
+            let end = LZ4F_compressEnd(cctx, base + header + body, writable.count - header - body, nil)
+            guard LZ4F_isError(end) == 0 else {
+                throw CodecFailure.compression(.lz4, String(cString: LZ4F_getErrorName(end)))
+            }
+            return header + body + end
+        }
+    }
+
     static func compress(_ input: UnsafeRawBufferPointer, level: Int, into output: inout ByteBuffer) throws {
         var preferences = preferences(level: level)
         let bound = LZ4F_compressFrameBound(input.count, &preferences)

@@ -18,6 +18,25 @@ enum ZstdCodec {
         return bits
     }
 
+    /// Compresses with a reused context (one frame, as `ZSTD_compress` writes).
+    static func compress(
+        _ input: UnsafeRawBufferPointer, level: Int, into output: inout ByteBuffer, context: KafkaCompressionContext
+    ) throws {
+        let cctx = try context.zstdContext()
+        let bound = ZSTD_compressBound(input.count)
+        guard ZSTD_isError(bound) == 0 else {
+            throw CodecFailure.compression(.zstd, "input of \(input.count) bytes is too large")
+        }
+        try output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { writable in
+            let written = ZSTD_compressCCtx(
+                cctx, writable.baseAddress!, writable.count, input.baseAddress, input.count, Int32(level))
+            guard ZSTD_isError(written) == 0 else {
+                throw CodecFailure.compression(.zstd, String(cString: ZSTD_getErrorName(written)))
+            }
+            return written
+        }
+    }
+
     static func compress(_ input: UnsafeRawBufferPointer, level: Int, into output: inout ByteBuffer) throws {
         let bound = ZSTD_compressBound(input.count)
         guard ZSTD_isError(bound) == 0 else {

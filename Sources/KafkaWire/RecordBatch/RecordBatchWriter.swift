@@ -141,9 +141,12 @@ public struct RecordBatchWriter: Sendable {
     /// Completes the batch and returns its bytes: compresses the records section with
     /// `compression`, fills in the header, and computes the CRC. Throws for an empty batch
     /// (brokers reject a batch without records) and when compression fails.
+    ///
+    /// `context` keeps compression state between batches; pass one per thread that finishes
+    /// many batches.
     public consuming func finish(
         compression: KafkaCompression = .none, producerState: KafkaProducerState = .none,
-        partitionLeaderEpoch: Int32 = -1
+        partitionLeaderEpoch: Int32 = -1, context: KafkaCompressionContext? = nil
     ) throws -> ByteBuffer {
         guard recordCount > 0 else {
             throw KafkaWireError(.invalidValue, "a record batch needs at least one record", location: "RecordBatch")
@@ -160,7 +163,8 @@ public struct RecordBatchWriter: Sendable {
             try source.withUnsafeReadableBytes { all in
                 let offset = recordsStart - source.readerIndex
                 try compression.compress(
-                    UnsafeRawBufferPointer(rebasing: all[offset..<(offset + recordsLength)]), into: &batch)
+                    UnsafeRawBufferPointer(rebasing: all[offset..<(offset + recordsLength)]), into: &batch,
+                    context: context)
             }
             // The codec reserved its worst-case bound; a batch may be kept for a while (until it is
             // acknowledged, for retries), so keep only the bytes it needs.

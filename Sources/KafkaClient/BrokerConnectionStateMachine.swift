@@ -73,7 +73,7 @@ struct BrokerConnectionStateMachine<Responder> {
     let broker: BrokerIdentity
     let requestTimeout: TimeAmount
     private var state = State.active
-    private var inFlight = InFlightQueue<InFlightRequest>()
+    private var inFlight = FIFOQueue<InFlightRequest>()
     private var nextCorrelationId: Int32
     /// The deadline the timer is scheduled for, or nil when none is.
     private var timerDeadline: NIODeadline?
@@ -224,42 +224,5 @@ struct BrokerConnectionStateMachine<Responder> {
                 ))
         }
         return CloseAction(failures: failures, closeChannel: true)
-    }
-}
-
-/// A FIFO queue over an `Array` with a head index: appending and popping are O(1) amortized and
-/// reuse the storage, so a connection that keeps a few requests in flight stops allocating.
-struct InFlightQueue<Element> {
-    private var storage: [Element?] = []
-    private var head = 0
-
-    var count: Int { storage.count - head }
-    var isEmpty: Bool { count == 0 }
-    var first: Element? { head < storage.count ? storage[head] : nil }
-
-    mutating func append(_ element: Element) {
-        storage.append(element)
-    }
-
-    mutating func popFirst() -> Element? {
-        guard head < storage.count else { return nil }
-        let element = storage[head]
-        storage[head] = nil
-        head += 1
-        if head == storage.count {
-            storage.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 32 && head * 2 >= storage.count {
-            storage.removeFirst(head)
-            head = 0
-        }
-        return element
-    }
-
-    func first(where predicate: (Element) -> Bool) -> Element? {
-        for index in head..<storage.count {
-            if let element = storage[index], predicate(element) { return element }
-        }
-        return nil
     }
 }

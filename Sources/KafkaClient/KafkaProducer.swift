@@ -149,14 +149,8 @@ public final class KafkaProducer: Service, Sendable {
             guard let stop = progress.stop else { break }
             do {
                 reservation = try await wait(for: stop, until: deadline)
-            } catch var error as KafkaProducerError {
-                if records.count > 1 {
-                    error.message +=
-                        next == 0
-                        ? " (none of the \(records.count) records was accepted)"
-                        : " (at record \(next) of \(records.count); the \(next) before it were accepted)"
-                }
-                throw error
+            } catch let error as KafkaProducerError {
+                throw records.count > 1 ? Self.annotate(error, stoppedAt: next, of: records.count) : error
             }
         }
         return firstID
@@ -189,15 +183,22 @@ public final class KafkaProducer: Service, Sendable {
             guard let stop = progress.stop else { break }
             do {
                 reservation = try await wait(for: stop, until: deadline)
-            } catch var error as KafkaProducerError {
-                error.message +=
-                    next == 0
-                    ? " (none of the \(count) records was accepted)"
-                    : " (at record \(next) of \(count); the \(next) before it were accepted)"
-                throw error
+            } catch let error as KafkaProducerError {
+                throw Self.annotate(error, stoppedAt: next, of: count)
             }
         }
         return firstID
+    }
+
+    /// Says in a bulk call's error how many of its records were accepted before it stopped.
+    private static func annotate(_ error: KafkaProducerError, stoppedAt next: Int, of count: Int) -> KafkaProducerError
+    {
+        var error = error
+        error.message +=
+            next == 0
+            ? " (none of the \(count) records was accepted)"
+            : " (at record \(next) of \(count); the \(next) before it were accepted)"
+        return error
     }
 
     /// Handles why an append stopped: waits for metadata or memory (returning a memory
@@ -229,7 +230,7 @@ public final class KafkaProducer: Service, Sendable {
                         id: id,
                         error: KafkaProducerError(
                             .bufferExhausted,
-                            "buffer.memory (\(configuration.bufferMemory) bytes) stayed full for max.block.ms (\(Self.milliseconds(configuration.maxBlock)) ms)"
+                            "buffer.memory (\(configuration.bufferMemory) bytes) stayed full for max.block.ms (\(configuration.maxBlock.milliseconds) ms)"
                         ))
                 })
         }
@@ -299,10 +300,6 @@ public final class KafkaProducer: Service, Sendable {
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }
 
 /// The max.block.ms timer of one memory wait; set from inside the accumulator's lock, cancelled

@@ -360,8 +360,7 @@ extension KafkaProducerConfiguration {
 
     /// Whole milliseconds of a duration (sub-millisecond parts truncated).
     static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds &* 1000 &+ attoseconds / 1_000_000_000_000_000
+        duration.milliseconds
     }
 
     /// `linger.ms + request.timeout.ms` in milliseconds, capped at `Int32.max` as Java does.

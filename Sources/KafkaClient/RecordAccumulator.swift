@@ -46,42 +46,8 @@ final class RecordAccumulator: Sendable {
         case failed(KafkaProducerError)
     }
 
-    private struct PartitionQueue {
-        /// Oldest first; only the last one is open for appends. Slots before `head` were drained
-        /// and are nil, so drained batches are not kept alive; they are compacted away once they
-        /// make up half of the array.
-        private var batches: [ProducerBatch?] = []
-        private var head = 0
-        var isEmpty: Bool { head == batches.count }
-        var first: ProducerBatch? { isEmpty ? nil : batches[head] }
-        var last: ProducerBatch? { isEmpty ? nil : batches[batches.count - 1] }
-        var count: Int { batches.count - head }
-
-        mutating func append(_ batch: ProducerBatch) { batches.append(batch) }
-
-        mutating func removeFirst() -> ProducerBatch {
-            let batch = batches[head]!
-            batches[head] = nil
-            head += 1
-            if head == batches.count {
-                batches.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head >= 16 && head * 2 >= batches.count {
-                batches.removeFirst(head)
-                head = 0
-            }
-            return batch
-        }
-
-        mutating func prepend(_ batch: ProducerBatch) {
-            if head > 0 {
-                head -= 1
-                batches[head] = batch
-            } else {
-                batches.insert(batch, at: 0)
-            }
-        }
-    }
+    /// A partition's batches, oldest first; only the last one is open for appends.
+    private typealias PartitionQueue = FIFOQueue<ProducerBatch>
 
     /// One topic's partition queues, indexed by partition, and its partitioner state. A
     /// reference, so that a run of records for one topic finds it with one dictionary lookup.
@@ -443,7 +409,7 @@ final class RecordAccumulator: Sendable {
                     while let batch = queues.partitions[slot].first,
                         batch.createdAt + settings.deliveryTimeout <= now
                     {
-                        check.expired.append(queues.partitions[slot].removeFirst())
+                        check.expired.append(queues.partitions[slot].popFirst()!)
                     }
                     guard let batch = queues.partitions[slot].first else { continue }
                     guard let leader = state.metadata.leader(for: topicPartition) else {
@@ -489,7 +455,7 @@ final class RecordAccumulator: Sendable {
                     guard full || flushing || batch.createdAt + settings.linger <= now else { continue }
                     if !drained.isEmpty && size + batch.sizeInBytes > maxSize { break outer }
                     size += batch.sizeInBytes
-                    drained.append(queues.partitions[slot].removeFirst())
+                    drained.append(queues.partitions[slot].popFirst()!)
                 }
             }
             return drained
@@ -513,7 +479,7 @@ final class RecordAccumulator: Sendable {
             var all: [ProducerBatch] = []
             for queues in state.topics.values {
                 for slot in queues.partitions.indices {
-                    while !queues.partitions[slot].isEmpty { all.append(queues.partitions[slot].removeFirst()) }
+                    while !queues.partitions[slot].isEmpty { all.append(queues.partitions[slot].popFirst()!) }
                 }
             }
             return all
@@ -580,12 +546,5 @@ extension RecordAccumulator.Completion {
     fileprivate var continuationValue: CheckedContinuation<KafkaRecordMetadata, any Error>? {
         if case .continuation(let continuation) = self { return continuation }
         return nil
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -88,7 +88,7 @@ final class Sender: @unchecked Sendable {
                 error: { batch in
                     KafkaProducerError(
                         .deliveryTimeout,
-                        "\(batch.recordCount) records for \(batch.topicPartition) not delivered within delivery.timeout.ms (\(self.milliseconds(self.configuration.deliveryTimeout)) ms)\(self.lastConnectionError(for: batch.topicPartition))"
+                        "\(batch.recordCount) records for \(batch.topicPartition) not delivered within delivery.timeout.ms (\(self.configuration.deliveryTimeout.milliseconds) ms)\(self.lastConnectionError(for: batch.topicPartition))"
                     )
                 })
         }
@@ -164,7 +164,7 @@ final class Sender: @unchecked Sendable {
         guard !sendable.isEmpty else { return }
         let batches = sendable
         let request = ProduceRequest(
-            acks: configuration.acks.rawValue, timeoutMs: Int32(clamping: milliseconds(configuration.requestTimeout)),
+            acks: configuration.acks.rawValue, timeoutMs: Int32(clamping: configuration.requestTimeout.milliseconds),
             topicData: topics.map { .init(name: $0.key, partitionData: $0.value) })
         for batch in sendable { batch.attempts += 1 }
         if configuration.maxInFlightRequestsPerConnection == 1 {
@@ -277,8 +277,8 @@ final class Sender: @unchecked Sendable {
 
     /// `retry.backoff.ms` doubled per attempt up to `retry.backoff.max.ms`, with ±20 % jitter.
     private func retryBackoff(attempts: Int) -> TimeAmount {
-        let base = Double(milliseconds(configuration.retryBackoff))
-        let cap = Double(max(milliseconds(configuration.retryBackoffMax), milliseconds(configuration.retryBackoff)))
+        let base = Double(configuration.retryBackoff.milliseconds)
+        let cap = Double(max(configuration.retryBackoffMax.milliseconds, configuration.retryBackoff.milliseconds))
         let exponential = min(cap, base * pow2(max(attempts - 1, 0)))
         let jittered = exponential * Double.random(in: 0.8...1.2)
         return .milliseconds(Int64(min(jittered, cap)))
@@ -340,7 +340,7 @@ final class Sender: @unchecked Sendable {
             metadataWaiters[topic] = waiting.isEmpty ? nil : waiting
             let error = KafkaProducerError(
                 .metadataTimeout,
-                "topic \(topic) not present in metadata after max.block.ms (\(milliseconds(configuration.maxBlock)) ms)\(metadata.topicErrors[topic].map { "; last error: \($0)" } ?? "")",
+                "topic \(topic) not present in metadata after max.block.ms (\(configuration.maxBlock.milliseconds) ms)\(metadata.topicErrors[topic].map { "; last error: \($0)" } ?? "")",
                 brokerErrorCode: metadata.topicErrors[topic])
             for waiter in expired { waiter.continuation.resume(throwing: error) }
         }
@@ -512,8 +512,4 @@ final class Sender: @unchecked Sendable {
             .connectionFailed, "request to broker \(node) failed: \(error)", cause: error)
     }
 
-    func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }

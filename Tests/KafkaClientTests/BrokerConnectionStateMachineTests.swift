@@ -243,7 +243,7 @@ struct BrokerConnectionStateMachineTests {
     }
 
     @Test func inFlightQueueReusesStorage() {
-        var queue = InFlightQueue<Int>()
+        var queue = FIFOQueue<Int>()
         var expected: [Int] = []
         var popped: [Int] = []
         for round in 0..<200 {

@@ -39,7 +39,7 @@ bench: bootstrap
 ## `tributary produce` against `kcat -P` on one test cluster (2,000,000 records, lz4, acks=1);
 ## prints records/s, MB/s, CPU seconds, peak RSS and the ratios.
 bench-produce: bootstrap
-	bash scripts/bench-produce.sh
+	bash scripts/bench-produce.sh --repeat 3
 
 ## A local mock Kafka cluster (librdkafka's) for demos: prints its bootstrap list, runs until Ctrl-C.
 test-cluster: bootstrap

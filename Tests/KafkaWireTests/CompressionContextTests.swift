@@ -17,8 +17,8 @@ struct CompressionContextTests {
     }
 
     @Test(arguments: [
-        KafkaCompression.lz4, KafkaCompression(codec: .lz4, level: 12), .zstd,
-        KafkaCompression(codec: .zstd, level: 19),
+        KafkaCompression.gzip, KafkaCompression(codec: .gzip, level: 1), .lz4, KafkaCompression(codec: .lz4, level: 12),
+        .zstd, KafkaCompression(codec: .zstd, level: 19),
     ])
     func reusedContextMatchesTheOneShotPath(_ compression: KafkaCompression) throws {
         let context = KafkaCompressionContext()
@@ -37,6 +37,22 @@ struct CompressionContextTests {
                 }
                 #expect(Array(decoded.readableBytesView) == input)
             }
+        }
+    }
+
+    /// One context serving different codecs and levels in turn, as a producer with per-topic
+    /// settings will use it.
+    @Test func oneContextAcrossCodecsAndLevels() throws {
+        let context = KafkaCompressionContext()
+        let input = Array(Self.inputs()[3])
+        for compression in [KafkaCompression.gzip, .lz4, KafkaCompression(codec: .gzip, level: 9), .zstd, .gzip] {
+            var oneShot = ByteBuffer()
+            var reused = ByteBuffer()
+            try input.withUnsafeBytes { bytes in
+                try compression.compress(bytes, into: &oneShot)
+                try compression.compress(bytes, into: &reused, context: context)
+            }
+            #expect(reused == oneShot, "\(compression)")
         }
     }
 }

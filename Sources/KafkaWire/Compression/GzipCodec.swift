@@ -12,23 +12,19 @@ enum GzipCodec {
     private static let gzipWindowBits: Int32 = 15 + 16
 
     static func compress(_ input: UnsafeRawBufferPointer, level: Int, into output: inout ByteBuffer) throws {
+        // A context of its own: the stream is set up, used once and released.
+        try compress(input, level: level, into: &output, context: KafkaCompressionContext())
+    }
+
+    /// Compresses with `context`'s deflate stream, reset instead of set up anew per batch.
+    static func compress(
+        _ input: UnsafeRawBufferPointer, level: Int, into output: inout ByteBuffer, context: KafkaCompressionContext
+    ) throws {
         guard input.count <= Int(UInt32.max) else {
             throw CodecFailure.compression(.gzip, "input of \(input.count) bytes exceeds zlib's 4 GiB limit")
         }
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        defer {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-        }
         // level −1 is Z_DEFAULT_COMPRESSION (zlib's 6), Java's Deflater default.
-        let initResult = deflateInit2_(
-            stream, Int32(level), Z_DEFLATED, gzipWindowBits, 8, Z_DEFAULT_STRATEGY,
-            zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        guard initResult == Z_OK else {
-            throw CodecFailure.compression(.gzip, "deflateInit2 returned \(initResult)")
-        }
-        defer { deflateEnd(stream) }
+        let stream = try context.deflate(level: level, windowBits: gzipWindowBits)
 
         let bound = Int(deflateBound(stream, uLong(input.count)))
         try output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { writable in

@@ -20,7 +20,7 @@ extension KafkaCompression {
         try compress(input, into: &output, context: nil)
     }
 
-    /// The same, reusing `context`'s compression state across calls (lz4 and zstd).
+    /// The same, reusing `context`'s compression state across calls.
     public func compress(
         _ input: UnsafeRawBufferPointer, into output: inout ByteBuffer, context: KafkaCompressionContext?
     ) throws {
@@ -30,7 +30,8 @@ extension KafkaCompression {
         case .none:
             output.writeBytes(input)
         case .gzip:
-            try GzipCodec.compress(input, level: level ?? -1, into: &output)
+            try GzipCodec.compress(
+                input, level: level ?? -1, into: &output, context: context ?? KafkaCompressionContext())
         case .snappy:
             try SnappyCodec.compress(input, into: &output)
         case .lz4:

@@ -81,6 +81,51 @@ final class ProducerBatch: @unchecked Sendable {
         return bytes
     }
 
+    /// Splits this (encoded) batch into two, each with half the records in order, for a broker
+    /// that refused it as too large (MESSAGE_TOO_LARGE): what Java's producer does before giving
+    /// up. Records, ids, timestamps and waiting sends move to the halves; the first half carries
+    /// the memory reservation. Nil when there is one record or the bytes cannot be read back.
+    func splitInHalves(serials: (UInt64, UInt64)) -> (ProducerBatch, ProducerBatch)? {
+        guard records.count > 1, let encoded,
+            let decoded = try? RecordBatchReader.readAll(encoded).first?.records, decoded.count == records.count
+        else { return nil }
+        let middle = records.count / 2
+        func half(_ range: Range<Int>, serial: UInt64, reserved: Int) -> ProducerBatch {
+            let batch = ProducerBatch(
+                topicPartition: topicPartition, serial: serial, createdAt: createdAt,
+                capacity: range.reduce(RecordBatchLayout.records) {
+                    $0
+                        + RecordBatchWriter.estimatedRecordSize(
+                            keyLength: decoded[$1].key?.readableBytes, valueLength: decoded[$1].value?.readableBytes,
+                            headers: decoded[$1].headers)
+                }, reservedBytes: reserved)
+            for index in range {
+                let record = decoded[index]
+                let continuation = continuations.isEmpty ? nil : continuations[index]
+                Self.withBytes(record.key) { key in
+                    Self.withBytes(record.value) { value in
+                        batch.append(
+                            id: records[index].id, timestamp: records[index].timestamp, key: key, value: value,
+                            headers: record.headers, continuation: continuation)
+                    }
+                }
+            }
+            batch.attempts = attempts
+            return batch
+        }
+        let halves = (
+            half(0..<middle, serial: serials.0, reserved: reservedBytes),
+            half(middle..<records.count, serial: serials.1, reserved: 0)
+        )
+        continuations = []  // they moved to the halves
+        return halves
+    }
+
+    private static func withBytes<R>(_ buffer: ByteBuffer?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        guard let buffer else { return body(nil) }
+        return buffer.withUnsafeReadableBytes { body($0) }
+    }
+
     /// Whether any record is reported through the delivery-report stream.
     var hasReportedRecords: Bool { continuations.count < records.count || continuations.contains { $0 == nil } }
 

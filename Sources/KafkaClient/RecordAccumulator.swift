@@ -473,6 +473,30 @@ final class RecordAccumulator: Sendable {
         }
     }
 
+    /// Replaces a batch the broker refused as too large by its two halves, at the front of its
+    /// partition (first half first), so order is kept. Flushes that waited for the batch now
+    /// wait for both halves. False when it cannot be split (one record).
+    func splitForRetry(_ batch: ProducerBatch) -> Bool {
+        state.withLockedValue { state in
+            let serials = (state.nextSerial, state.nextSerial + 1)
+            guard let (first, second) = batch.splitInHalves(serials: serials) else { return false }
+            state.nextSerial += 2
+            state.incomplete.remove(batch.serial)
+            state.incomplete.insert(first.serial)
+            state.incomplete.insert(second.serial)
+            for index in state.flushWaiters.indices where state.flushWaiters[index].remaining.contains(batch.serial) {
+                state.flushWaiters[index].remaining.remove(batch.serial)
+                state.flushWaiters[index].remaining.insert(first.serial)
+                state.flushWaiters[index].remaining.insert(second.serial)
+            }
+            let queues = state.topics[batch.topicPartition.topic]!
+            queues.ensurePartition(batch.topicPartition.partition)
+            queues.partitions[Int(batch.topicPartition.partition)].prepend(second)
+            queues.partitions[Int(batch.topicPartition.partition)].prepend(first)
+            return true
+        }
+    }
+
     /// Takes every queued batch (close after its timeout): to be failed.
     func drainAll() -> [ProducerBatch] {
         state.withLockedValue { state in

@@ -226,6 +226,14 @@ final class Sender: @unchecked Sendable {
                 completed.append((batch, answer.baseOffset, answer.logAppendTimeMs))
                 continue
             }
+            if code == .messageTooLarge, !isAborting, accumulator.splitForRetry(batch) {
+                // As Java does: a batch refused as too large is split in two and sent again (this
+                // does not count as a retry); a single record that is too large fails below.
+                logger.info(
+                    "splitting a batch the broker refused as too large",
+                    metadata: ["partition": "\(batch.topicPartition)", "records": "\(batch.recordCount)"])
+                continue
+            }
             var message = "broker \(node) rejected \(batch.recordCount) records for \(batch.topicPartition)"
             if let detail = answer.errorMessage { message += ": \(detail)" }
             let error = KafkaProducerError(.brokerError, message, brokerErrorCode: code)

@@ -36,6 +36,35 @@ struct KafkaProducerFaultTests {
         #expect(stored[0]?.count == 51)
     }
 
+    /// MESSAGE_TOO_LARGE for a batch of many records: split in halves and sent again (Java's
+    /// behaviour), everything stored once and in order; for a single record: its own error.
+    @Test func tooLargeBatchesAreSplitAndSingleRecordsFail() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["split": 1])
+        defer { Task { await cluster.stop() } }
+        let producer = try Support.producer(
+            cluster, ["linger.ms": "200", "max.in.flight.requests.per.connection": "1"])
+        _ = try await producer.send(KafkaProducerRecord(topic: "split", value: Support.value("first")))
+        try await cluster.startRequestTracking()
+        try await cluster.pushRequestErrors(apiKey: 0, errors: [10, 10])  // the batch, then its first half
+        let records = (0..<40).map { KafkaProducerRecord(topic: "split", value: Support.value("record-\($0)")) }
+        try await producer.enqueue(contentsOf: records)
+        await producer.flush()
+        let requests = try await Support.produceRequestCount(cluster)
+        #expect(requests >= 4, "the batch, its first half, the first half's halves, the second half")
+
+        try await cluster.pushRequestErrors(apiKey: 0, errors: [10])
+        await #expect {
+            try await producer.send(KafkaProducerRecord(topic: "split", value: Support.value("alone")))
+        } throws: { error in
+            let error = error as? KafkaProducerError
+            return error?.code == .brokerError && error?.brokerErrorCode == .messageTooLarge
+        }
+        await producer.close()
+        let stored = try await Support.stored(cluster, topic: "split")
+        let values = (stored[0] ?? []).dropFirst().map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(values == (0..<40).map { "record-\($0)" })
+    }
+
     @Test func nonRetriableErrorIsReportedPerRecord() async throws {
         let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["reject": 1])
         defer { Task { await cluster.stop() } }

@@ -297,8 +297,10 @@ final class Sender: @unchecked Sendable {
     private func complete(_ results: [(ProducerBatch, Int64, Int64)]) {
         guard !results.isEmpty else { return }
         for (batch, baseOffset, logAppendTime) in results {
+            // Asked before completing: completing hands the waiting sends their results.
+            let isReported = batch.hasReportedRecords
             let report = batch.complete(baseOffset: baseOffset, logAppendTime: logAppendTime)
-            if batch.hasReportedRecords { deliver(report) }
+            if isReported { deliver(report) }
         }
         accumulator.complete(results.map(\.0))
     }
@@ -309,8 +311,9 @@ final class Sender: @unchecked Sendable {
             let failure = error(batch)
             logger.warning(
                 "records failed", metadata: ["partition": "\(batch.topicPartition)", "error": "\(failure)"])
+            let isReported = batch.hasReportedRecords
             let report = batch.fail(failure)
-            if batch.hasReportedRecords { deliver(report) }
+            if isReported { deliver(report) }
         }
         accumulator.complete(batches)
     }

@@ -107,3 +107,18 @@ extension ByteBuffer {
         flexible ? writeEmptyTaggedFields() : 0
     }
 }
+
+/// The smallest encodings of a version's variable-length types, used to bound array counts by
+/// the bytes left: a string takes at least 1 (compact) or 2 bytes, an array 1 or 4, a tagged
+/// section 1 (flexible) or 0.
+struct MinimumEncodedSize {
+    let string: Int
+    let array: Int
+    let tags: Int
+
+    init(flexible: Bool) {
+        string = flexible ? 1 : 2
+        array = flexible ? 1 : 4
+        tags = flexible ? 1 : 0
+    }
+}

@@ -134,17 +134,13 @@ public struct MetadataResponse: KafkaResponseMessage, Hashable {
 
     private static func readBody(from buffer: inout ByteBuffer, version: Int16) throws -> MetadataResponse {
         let flexible = isFlexible(version)
-        // Smallest encodings, used to bound array counts: a string is 1 (compact) or 2 bytes,
-        // an array 1 or 4, a tagged section 1 (flexible) or 0.
-        let stringSize = flexible ? 1 : 2
-        let arraySize = flexible ? 1 : 4
-        let tagsSize = flexible ? 1 : 0
+        let size = MinimumEncodedSize(flexible: flexible)
         var response = MetadataResponse()
         if version >= 3 {
             response.throttleTimeMs = try buffer.readKafkaInteger(at: ".ThrottleTimeMs")
         }
         response.brokers = try buffer.readKafkaArray(
-            flexible: flexible, minimumElementSize: 8 + 2 * stringSize + tagsSize, at: ".Brokers"
+            flexible: flexible, minimumElementSize: 8 + 2 * size.string + size.tags, at: ".Brokers"
         ) { element in
             let nodeId = try element.readKafkaInteger(as: Int32.self, at: ".NodeId")
             let host = try element.readKafkaString(flexible: flexible, at: ".Host")
@@ -157,9 +153,9 @@ public struct MetadataResponse: KafkaResponseMessage, Hashable {
             response.clusterId = try buffer.readKafkaNullableString(flexible: flexible, at: ".ClusterId")
         }
         response.controllerId = try buffer.readKafkaInteger(at: ".ControllerId")
-        let partitionSize = 2 + 4 + 4 + (version >= 7 ? 4 : 0) + arraySize * (version >= 5 ? 3 : 2) + tagsSize
+        let partitionSize = 2 + 4 + 4 + (version >= 7 ? 4 : 0) + size.array * (version >= 5 ? 3 : 2) + size.tags
         let topicSize =
-            2 + stringSize + (version >= 10 ? 16 : 0) + 1 + arraySize + (version >= 8 ? 4 : 0) + tagsSize
+            2 + size.string + (version >= 10 ? 16 : 0) + 1 + size.array + (version >= 8 ? 4 : 0) + size.tags
         response.topics = try buffer.readKafkaArray(
             flexible: flexible, minimumElementSize: topicSize, at: ".Topics"
         ) { element in

@@ -135,14 +135,12 @@ public struct ProduceResponse: KafkaResponseMessage, Hashable {
 
     private static func readBody(from buffer: inout ByteBuffer, version: Int16) throws -> ProduceResponse {
         let flexible = isFlexible(version)
-        let stringSize = flexible ? 1 : 2
-        let arraySize = flexible ? 1 : 4
-        let tagsSize = flexible ? 1 : 0
+        let size = MinimumEncodedSize(flexible: flexible)
         let partitionSize =
-            4 + 2 + 8 + 8 + (version >= 5 ? 8 : 0) + (version >= 8 ? arraySize + stringSize : 0) + tagsSize
+            4 + 2 + 8 + 8 + (version >= 5 ? 8 : 0) + (version >= 8 ? size.array + size.string : 0) + size.tags
         var response = ProduceResponse()
         response.responses = try buffer.readKafkaArray(
-            flexible: flexible, minimumElementSize: stringSize + arraySize + tagsSize, at: ".Responses"
+            flexible: flexible, minimumElementSize: size.string + size.array + size.tags, at: ".Responses"
         ) { element in
             let name = try element.readKafkaString(flexible: flexible, at: ".Name")
             let partitions = try element.readKafkaArray(

@@ -1,4 +1,5 @@
-/// Identifies a record accepted by `KafkaProducer.enqueue`; increases by one per record.
+/// Identifies a record given to `KafkaProducer.enqueue`: a producer numbers them from 0, one
+/// per record, and a bulk call takes ids for all its records, accepted or not.
 public typealias KafkaRecordID = UInt64
 
 /// The outcome of one batch: every record in it was stored (at consecutive offsets from

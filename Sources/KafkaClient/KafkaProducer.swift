@@ -194,6 +194,7 @@ public final class KafkaProducer: Service, Sendable {
     private static func annotate(_ error: KafkaProducerError, stoppedAt next: Int, of count: Int) -> KafkaProducerError
     {
         var error = error
+        error.acceptedRecordCount = next
         error.message +=
             next == 0
             ? " (none of the \(count) records was accepted)"

@@ -55,6 +55,15 @@ public struct KafkaProducerError: Error, Sendable, CustomStringConvertible {
     public var brokerErrorCode: KafkaErrorCode?
     /// The underlying error.
     public var cause: (any Error & Sendable)?
+    /// For an error from a bulk `enqueue`: how many records before the failing one were
+    /// accepted (they will be delivered and reported); the failing record is at this index.
+    public var acceptedRecordCount: Int?
+
+    /// Whether the error concerns only the record that caused it (too large, no such
+    /// partition), so that a bulk caller may skip that record and go on with the next.
+    public var isRecordSpecific: Bool {
+        code == .recordTooLarge || code == .unknownTopicOrPartition || code == .serializationFailed
+    }
 
     public init(
         _ code: Code, _ message: String, brokerErrorCode: KafkaErrorCode? = nil, cause: (any Error & Sendable)? = nil

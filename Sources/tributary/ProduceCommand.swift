@@ -2,6 +2,7 @@ import ArgumentParser
 import KafkaClient
 import KafkaWire
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 #if canImport(Glibc)
@@ -9,6 +10,39 @@ import NIOCore
 #elseif canImport(Darwin)
     import Darwin
 #endif
+
+/// Maps the producer's record ids back to input positions: a bulk enqueue takes consecutive
+/// ids for all its records, accepted or not, so after a skipped record the two differ.
+final class InputPositions: Sendable {
+    private struct Segment {
+        var firstID: KafkaRecordID
+        var firstPosition: Int
+        var count: Int
+    }
+    private let segments = NIOLockedValueBox<[Segment]>([])
+
+    /// Records that the ids from `firstID` on belong to input positions from `firstPosition` on.
+    func add(firstID: KafkaRecordID, firstPosition: Int, count: Int) {
+        segments.withLockedValue { $0.append(Segment(firstID: firstID, firstPosition: firstPosition, count: count)) }
+    }
+
+    /// The input position of record `id`.
+    func position(of id: KafkaRecordID) -> Int? {
+        segments.withLockedValue { segments in
+            // Segments are added in id order; binary search for the last one starting at or before id.
+            var low = 0
+            var high = segments.count
+            while low < high {
+                let middle = (low + high) / 2
+                if segments[middle].firstID <= id { low = middle + 1 } else { high = middle }
+            }
+            guard low > 0 else { return nil }
+            let segment = segments[low - 1]
+            let offset = Int(id - segment.firstID)
+            return offset < segment.count ? segment.firstPosition + offset : nil
+        }
+    }
+}
 
 /// `tributary produce`: stdin → a Kafka topic, one record per delimited chunk, like `kcat -P`.
 struct ProduceCommand: AsyncParsableCommand {
@@ -73,9 +107,15 @@ struct ProduceCommand: AsyncParsableCommand {
         }
 
         let producer = try KafkaProducer(configuration: configuration)
-        let reporter = Task { await Self.consumeReports(producer.deliveryReports, printJSON: report) }
+        let positions = InputPositions()
+        let reporter = Task {
+            await Self.consumeReports(producer.deliveryReports, printJSON: report, positions: positions)
+        }
 
         var reader = DelimitedReader(fileDescriptor: STDIN_FILENO, delimiter: recordDelimiter)
+        var skipped = 0
+        var position = 0
+        var nextID: KafkaRecordID = 0
         // Read once: the options are property wrappers, too slow to consult per record.
         let topic = self.topic
         let partition = self.partition
@@ -96,14 +136,17 @@ struct ProduceCommand: AsyncParsableCommand {
                 } else {
                     for line in lines { block.append(value: line) }
                 }
-                try await producer.enqueue(block)
+                try await Self.enqueue(
+                    block, firstPosition: position, to: producer, positions: positions, nextID: &nextID,
+                    skipped: &skipped)
+                position += lines.count
             }
         } catch {
             inputError = error
         }
         await producer.flush()
         await producer.close()
-        let failed = await reporter.value
+        let failed = await reporter.value + skipped
         if let inputError {
             Self.printError("tributary produce: \(inputError)")
             throw ExitCode(1)
@@ -111,6 +154,33 @@ struct ProduceCommand: AsyncParsableCommand {
         if failed > 0 {
             Self.printError("tributary produce: \(failed) records were not delivered")
             throw ExitCode(1)
+        }
+    }
+
+    /// Enqueues a block; a record the producer refuses on its own (too large for
+    /// max.request.size, say) is reported on stderr and skipped, and the rest go on. Errors
+    /// that concern every record (no metadata within max.block.ms, a closed producer) end the run.
+    private static func enqueue(
+        _ block: KafkaRecordBlock, firstPosition: Int, to producer: KafkaProducer, positions: InputPositions,
+        nextID: inout KafkaRecordID, skipped: inout Int
+    ) async throws {
+        var block = block
+        var position = firstPosition
+        while !block.records.isEmpty {
+            // This command is the producer's only caller, so the ids a call will take are known
+            // before it is made: registered first, a report can never arrive before its position.
+            positions.add(firstID: nextID, firstPosition: position, count: block.records.count)
+            nextID += KafkaRecordID(block.records.count)
+            do {
+                try await producer.enqueue(block)
+                return
+            } catch let error as KafkaProducerError where error.isRecordSpecific {
+                let accepted = error.acceptedRecordCount ?? 0
+                printError("tributary produce: input record \(position + accepted) skipped: \(error)")
+                skipped += 1
+                block.records.removeFirst(min(accepted + 1, block.records.count))
+                position += accepted + 1
+            }
         }
     }
 
@@ -132,7 +202,9 @@ struct ProduceCommand: AsyncParsableCommand {
 
     /// Reads delivery reports until the stream ends; prints them if asked; returns how many
     /// records failed. Errors go to standard error once per failed batch.
-    private static func consumeReports(_ reports: AsyncStream<KafkaDeliveryReport>, printJSON: Bool) async -> Int {
+    private static func consumeReports(
+        _ reports: AsyncStream<KafkaDeliveryReport>, printJSON: Bool, positions: InputPositions
+    ) async -> Int {
         var failed = 0
         var output = ""
         for await report in reports {
@@ -147,7 +219,7 @@ struct ProduceCommand: AsyncParsableCommand {
             for index in report.recordIDs.indices {
                 let metadata = report.metadata(at: index)
                 output +=
-                    "{\"id\":\(report.recordIDs[index]),\"topic\":\(jsonString(metadata.topic)),\"partition\":\(metadata.partition),\"offset\":\(metadata.offset),\"timestamp\":\(metadata.timestamp)"
+                    "{\"id\":\(positions.position(of: report.recordIDs[index]).map(String.init) ?? "null"),\"topic\":\(jsonString(metadata.topic)),\"partition\":\(metadata.partition),\"offset\":\(metadata.offset),\"timestamp\":\(metadata.timestamp)"
                 if let error = report.error {
                     output += ",\"error\":\(jsonString(error.description))"
                 }

@@ -84,6 +84,26 @@ struct ProduceCommandTests {
             stored.allSatisfy { $0.headers.first?.name == "source" && $0.headers.first?.value == Array("test".utf8) })
     }
 
+    /// A record the producer refuses (larger than max.request.size) is reported and skipped;
+    /// the records around it are delivered, and their report ids are still input positions.
+    @Test func anOversizedRecordIsSkippedAndTheRestDelivered() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["big": 1])
+        defer { Task { await cluster.stop() } }
+        let input = "first\n" + String(repeating: "x", count: 5000) + "\nthird\nfourth\n"
+        let run = try Self.run(
+            ["--brokers", cluster.bootstrapServers, "--topic", "big", "-X", "max.request.size=1000", "--report"],
+            input: Data(input.utf8))
+        #expect(run.status == 1, "a record failed")
+        #expect(run.stderr.contains("input record 1 skipped"), "stderr: \(run.stderr)")
+        #expect(run.stderr.contains("max.request.size"))
+        let stored = try await cluster.consume(topic: "big")
+        #expect(stored.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["first", "third", "fourth"])
+        let ids = run.stdout.split(separator: "\n").map {
+            (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["id"] as! Int
+        }
+        #expect(ids.sorted() == [0, 2, 3])
+    }
+
     @Test func unreachableBrokersMakeItExitNonZero() throws {
         let run = try Self.run(
             [

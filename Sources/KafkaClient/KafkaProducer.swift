@@ -1,4 +1,5 @@
 import Atomics
+import CoreMetrics
 import KafkaWire
 import Logging
 import NIOCore
@@ -55,11 +56,17 @@ public final class KafkaProducer: Service, Sendable {
     /// Creates a producer. Fails with `.invalidConfiguration` naming the keys when the settings
     /// contradict each other. Connections are made on first use.
     ///
-    /// - Parameter eventLoopGroup: where the producer's I/O runs; by default a group of one thread
-    ///   owned (and shut down) by the producer.
+    /// - Parameters:
+    ///   - eventLoopGroup: where the producer's I/O runs; by default a group of one thread owned
+    ///     (and shut down) by the producer.
+    ///   - shutdownTimeout: how long graceful shutdown may spend flushing.
+    ///   - metricsFactory: where the producer's counters go (records sent and failed, batches,
+    ///     retries, Produce requests; dimension `client_id`); by default the process's
+    ///     `MetricsSystem` backend.
     public init(
         configuration: KafkaProducerConfiguration, eventLoopGroup: (any EventLoopGroup)? = nil,
-        shutdownTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "tributary.producer")
+        shutdownTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "tributary.producer"),
+        metricsFactory: (any MetricsFactory)? = nil
     ) throws {
         try configuration.validate()
         var configuration = configuration
@@ -85,7 +92,10 @@ public final class KafkaProducer: Service, Sendable {
         self.accumulator = RecordAccumulator(settings: .init(configuration: configuration))
         self.sender = Sender(
             configuration: configuration, accumulator: accumulator, eventLoop: self.eventLoopGroup.next(),
-            logger: logger, deliver: { continuation.yield($0) })
+            logger: logger,
+            metrics: ProducerMetrics(
+                clientId: configuration.clientId, factory: metricsFactory ?? MetricsSystem.factory),
+            deliver: { continuation.yield($0) })
     }
 
     deinit {

@@ -18,6 +18,7 @@ final class Sender: @unchecked Sendable {
     let configuration: KafkaProducerConfiguration
     let accumulator: RecordAccumulator
     let logger: Logger
+    let metrics: ProducerMetrics
     private let deliver: @Sendable (KafkaDeliveryReport) -> Void
     private let wakeupPending = ManagedAtomic(false)
 
@@ -53,8 +54,9 @@ final class Sender: @unchecked Sendable {
 
     init(
         configuration: KafkaProducerConfiguration, accumulator: RecordAccumulator, eventLoop: any EventLoop,
-        logger: Logger, deliver: @escaping @Sendable (KafkaDeliveryReport) -> Void
+        logger: Logger, metrics: ProducerMetrics, deliver: @escaping @Sendable (KafkaDeliveryReport) -> Void
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.accumulator = accumulator
         self.eventLoop = eventLoop
@@ -171,6 +173,7 @@ final class Sender: @unchecked Sendable {
             for batch in sendable { mutedPartitions.insert(batch.topicPartition) }
         }
         inFlightRequests[node, default: 0] += 1
+        metrics.produceRequests.increment()
 
         if configuration.acks == .none {
             connection.sendWithoutResponse(request, version: version).whenComplete { result in
@@ -265,6 +268,7 @@ final class Sender: @unchecked Sendable {
                     "partition": "\(batch.topicPartition)", "attempt": "\(batch.attempts)",
                     "backoff_ms": "\(backoff.nanoseconds / 1_000_000)", "error": "\(error)",
                 ])
+            metrics.retries.increment()
             accumulator.reenqueue(batch, retryAfter: now + backoff)
         }
         if !failed.isEmpty {
@@ -301,6 +305,8 @@ final class Sender: @unchecked Sendable {
             let isReported = batch.hasReportedRecords
             let report = batch.complete(baseOffset: baseOffset, logAppendTime: logAppendTime)
             if isReported { deliver(report) }
+            metrics.recordsSent.increment(by: batch.recordCount)
+            metrics.batchesSent.increment()
         }
         accumulator.complete(results.map(\.0))
     }
@@ -314,6 +320,7 @@ final class Sender: @unchecked Sendable {
             let isReported = batch.hasReportedRecords
             let report = batch.fail(failure)
             if isReported { deliver(report) }
+            metrics.recordsFailed.increment(by: batch.recordCount)
         }
         accumulator.complete(batches)
     }

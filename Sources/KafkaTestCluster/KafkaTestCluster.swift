@@ -183,8 +183,8 @@ public final class KafkaTestCluster: Sendable {
     }
 
     /// The repository root: `$TRIBUTARY_ROOT`, else the nearest directory above this source file
-    /// that holds `Package.swift`.
-    static func repositoryRoot(filePath: String = #filePath) throws -> URL {
+    /// that holds `Package.swift`. Test targets use it to find fixtures, scripts and binaries.
+    public static func repositoryRoot(filePath: String = #filePath) throws -> URL {
         if let root = ProcessInfo.processInfo.environment["TRIBUTARY_ROOT"], !root.isEmpty {
             return URL(fileURLWithPath: root, isDirectory: true)
         }

@@ -1,20 +1,12 @@
 import Foundation
+import KafkaTestCluster
 import NIOCore
 
 /// `shared/kafka-protocol/test-vectors.json`, which lies beside the repository: the package
 /// root is the nearest directory above this file holding Package.swift, and the pack is at
 /// `<root>/../shared/kafka-protocol` (or `$TRIBUTARY_SHARED/kafka-protocol`).
 enum SharedVectors {
-    static let repositoryRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                return url
-            }
-            url.deleteLastPathComponent()
-        }
-        fatalError("no Package.swift above \(#filePath)")
-    }()
+    static let repositoryRoot: URL = try! KafkaTestCluster.repositoryRoot()
 
     static var directory: URL {
         if let path = ProcessInfo.processInfo.environment["TRIBUTARY_SHARED"] {

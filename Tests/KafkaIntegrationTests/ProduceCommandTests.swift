@@ -12,11 +12,7 @@ struct ProduceCommandTests {
     }
 
     static var executable: URL {
-        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
-            root.deleteLastPathComponent()
-        }
-        return root.appendingPathComponent(".build/debug/tributary")
+        try! KafkaTestCluster.repositoryRoot().appendingPathComponent(".build/debug/tributary")
     }
 
     static func run(_ arguments: [String], input: Data) throws -> Run {

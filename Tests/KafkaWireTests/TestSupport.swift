@@ -1,19 +1,11 @@
 import Foundation
+import KafkaTestCluster
 import NIOCore
 
 /// Paths, fixtures and the reference Python tools the wire tests compare against.
 enum TestSupport {
-    /// The package root: the nearest directory above this file that holds Package.swift.
-    static let repositoryRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                return url
-            }
-            url.deleteLastPathComponent()
-        }
-        fatalError("no Package.swift above \(#filePath)")
-    }()
+    /// The package root (see `KafkaTestCluster.repositoryRoot`).
+    static let repositoryRoot: URL = try! KafkaTestCluster.repositoryRoot()
 
     /// The Kafka protocol reference pack, which lies beside the repository (../shared).
     static var sharedProtocolDirectory: URL {

@@ -25,6 +25,18 @@ struct FIFOQueue<Element> {
         }
     }
 
+    /// The element `offset` places from the front.
+    subscript(offset: Int) -> Element { storage[head + offset]! }
+
+    /// Inserts an element `offset` places from the front (a retry going back in sequence order).
+    mutating func insert(_ element: Element, at offset: Int) {
+        if offset == 0 {
+            prepend(element)
+        } else {
+            storage.insert(element, at: head + offset)
+        }
+    }
+
     mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
         let element = storage[head]

@@ -9,8 +9,7 @@ import KafkaWire
 /// * Unknown keys are errors (Java only warns), so typos do not go unnoticed.
 /// * Java keys whose behaviour this producer does not have yet (`transactional.id`, `ssl.*`,
 ///   `sasl.*`, serializer and interceptor classes, …) are errors saying "… is not supported yet".
-///   Two values that describe what the producer already does are accepted:
-///   `enable.idempotence=false` and `security.protocol=PLAINTEXT`.
+///   `security.protocol=PLAINTEXT` is accepted, as it describes what the producer does.
 /// * `partitioner.class` (a Java class name) is rejected; `partitioner` takes
 ///   `murmur2_round_robin`, `murmur2_sticky`, `consistent` or `consistent_random`.
 /// * `compression.gzip.level`, `compression.lz4.level` and `compression.zstd.level` are each
@@ -31,6 +30,10 @@ extension KafkaProducerConfiguration {
     /// post-processing of keys that were (not) given:
     /// * `reconnect.backoff.ms` given without `reconnect.backoff.max.ms`: the maximum becomes
     ///   the backoff, i.e. no exponential growth (`CommonClientConfigs.postProcessReconnectBackoffConfigs`).
+    /// * `enable.idempotence` not given while `acks` is not `all`, `retries` is 0 or
+    ///   `max.in.flight.requests.per.connection` is above 5: idempotence is turned off
+    ///   (`ProducerConfig.postProcessAndValidateIdempotenceConfigs`); given as true, `validate()`
+    ///   rejects the combination.
     /// * `delivery.timeout.ms` not given and the default below `linger.ms` +
     ///   `request.timeout.ms`: it is raised to that sum (`KafkaProducer.configureDeliveryTimeout`);
     ///   given explicitly, `validate()` rejects it.
@@ -53,6 +56,12 @@ extension KafkaProducerConfiguration {
         }
         if properties["reconnect.backoff.ms"] != nil && properties["reconnect.backoff.max.ms"] == nil {
             reconnectBackoffMax = reconnectBackoff
+        }
+        if properties["enable.idempotence"] == nil
+            && (acks != .all || retries == 0
+                || maxInFlightRequestsPerConnection > Self.maxInFlightRequestsForIdempotence)
+        {
+            enableIdempotence = false
         }
         if properties["delivery.timeout.ms"] == nil {
             let floor = Self.cappedSumMilliseconds(linger, requestTimeout)
@@ -153,17 +162,10 @@ extension KafkaProducerConfiguration {
             name: "partitioner.availability.timeout.ms",
             apply: { _ = try parseInteger("partitioner.availability.timeout.ms", $1, javaType: .long, minimum: 0) },
             read: { _ in nil }),
-        // The producer is not idempotent yet: only `false` is accepted.
         Property(
             name: "enable.idempotence",
-            apply: { _, value in
-                if try parseBoolean("enable.idempotence", value) {
-                    throw KafkaProducerError(
-                        .invalidConfiguration,
-                        "enable.idempotence=\(value) is not supported yet; set enable.idempotence=false")
-                }
-            },
-            read: { _ in "false" }),
+            apply: { $0.enableIdempotence = try parseBoolean("enable.idempotence", $1) },
+            read: { String($0.enableIdempotence) }),
         // Plain TCP is what the producer speaks; TLS and SASL are not supported yet.
         Property(
             name: "security.protocol",

@@ -15,6 +15,11 @@ extension KafkaProducerConfiguration {
     /// * `retry.backoff.ms` > `retry.backoff.max.ms`: accepted, as in Java, which then retries
     ///   after a fixed `retry.backoff.max.ms` (`ExponentialBackoff` caps the first interval).
     ///   The same holds for the reconnect backoffs.
+    /// * `enable.idempotence=true` with `acks` other than `all`, `retries=0` or
+    ///   `max.in.flight.requests.per.connection` > 5: rejected, as Java does when idempotence
+    ///   was set explicitly (brokers keep the state of only the last 5 batches per partition, so
+    ///   more in flight could not be deduplicated). `init(properties:)` turns idempotence off
+    ///   instead when it was not given, as Java does.
     /// * `client.id` is not checked (nor is it in Java).
     ///
     /// - Throws: `KafkaProducerError` with code `.invalidConfiguration`.
@@ -60,6 +65,25 @@ extension KafkaProducerConfiguration {
                 "delivery.timeout.ms=\(deliveryTimeoutMs) must be >= linger.ms (\(lingerMs)) + "
                     + "request.timeout.ms (\(requestTimeoutMs))")
         }
+        if enableIdempotence {
+            let remedy = "; set enable.idempotence=false to produce without idempotence"
+            if acks != .all {
+                throw KafkaProducerError(
+                    .invalidConfiguration,
+                    "enable.idempotence=true requires acks=all (got acks=\(acks))" + remedy)
+            }
+            if retries == 0 {
+                throw KafkaProducerError(
+                    .invalidConfiguration, "enable.idempotence=true requires retries > 0 (got retries=0)" + remedy)
+            }
+            if maxInFlightRequestsPerConnection > Self.maxInFlightRequestsForIdempotence {
+                throw KafkaProducerError(
+                    .invalidConfiguration,
+                    "enable.idempotence=true requires max.in.flight.requests.per.connection <= "
+                        + "\(Self.maxInFlightRequestsForIdempotence) (got \(maxInFlightRequestsPerConnection))" + remedy
+                )
+            }
+        }
         if batchSize > bufferMemory {
             throw KafkaProducerError(
                 .invalidConfiguration,
@@ -67,6 +91,10 @@ extension KafkaProducerConfiguration {
                     + "from buffer.memory")
         }
     }
+
+    /// Brokers remember the last 5 batches per producer and partition (Kafka's
+    /// `MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_FOR_IDEMPOTENCE`).
+    static let maxInFlightRequestsForIdempotence = 5
 
     private static func require(_ name: String, _ value: Int, in range: ClosedRange<Int>) throws {
         guard range.contains(value) else {

@@ -66,6 +66,13 @@ public struct KafkaProducerConfiguration: Sendable {
     /// Default: 5.
     public var maxInFlightRequestsPerConnection: Int = 5
 
+    /// `enable.idempotence`: every batch carries a producer id, epoch and per-partition sequence
+    /// numbers, so that retries can neither duplicate nor reorder records. Needs `acks=all`,
+    /// `retries` > 0 and `max.in.flight.requests.per.connection` ≤ 5 (`validate()` names the
+    /// key otherwise). `init(properties:)` turns it off, as Java does, when it was not given
+    /// and one of those settings conflicts. Default: true.
+    public var enableIdempotence: Bool = true
+
     /// `connections.max.idle.ms`: idle connections are closed after this long. Default: 540 s.
     public var connectionsMaxIdle: Duration = .seconds(540)
 

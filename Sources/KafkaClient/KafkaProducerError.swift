@@ -16,6 +16,7 @@ public struct KafkaProducerError: Error, Sendable, CustomStringConvertible {
             case producerClosed
             case serializationFailed
             case protocolError
+            case idempotenceFailed
         }
         fileprivate let base: Base
 
@@ -43,6 +44,10 @@ public struct KafkaProducerError: Error, Sendable, CustomStringConvertible {
         public static let serializationFailed = Code(base: .serializationFailed)
         /// A broker sent something this client cannot read.
         public static let protocolError = Code(base: .protocolError)
+        /// The idempotent producer cannot go on: the brokers refused it a producer id or refused
+        /// its idempotent writes (authorization, a broker too old). Every record not yet delivered
+        /// fails with it, and so does every later send; `brokerErrorCode` says why.
+        public static let idempotenceFailed = Code(base: .idempotenceFailed)
 
         public var description: String { base.rawValue }
     }

@@ -33,6 +33,15 @@ final class ProducerBatch: @unchecked Sendable {
     private(set) var encoded: ByteBuffer?
     /// Send attempts so far.
     var attempts = 0
+    /// Producer id, epoch and base sequence for an idempotent producer, assigned when the batch
+    /// is first drained (`.none` until then, and always without idempotence). The encoded bytes
+    /// follow it: `encode` re-stamps them when it changed (an epoch bump).
+    var producerState = KafkaProducerState.none
+    /// The producer state the encoded bytes carry.
+    private var encodedProducerState = KafkaProducerState.none
+    /// Set when an epoch bump gave the batch new sequences after it was first stamped (Java's
+    /// `sequenceHasBeenReset`): a broker's answer about its old sequences says nothing any more.
+    var sequenceHasBeenReset = false
     /// Not sendable before this deadline (retry backoff).
     var retryAfter: NIODeadline?
 
@@ -48,6 +57,15 @@ final class ProducerBatch: @unchecked Sendable {
     var sizeInBytes: Int { writer?.sizeInBytes ?? encoded?.readableBytes ?? 0 }
     var recordCount: Int { records.count }
     var isOpen: Bool { writer != nil }
+    /// Whether a sequence was assigned (idempotent producer, drained at least once).
+    var hasSequence: Bool { producerState.baseSequence >= 0 }
+    /// The sequence of the last record (sequences wrap at Int32.max, as in Kafka).
+    var lastSequence: Int32 { Self.sequence(producerState.baseSequence, plus: recordCount - 1) }
+
+    /// `sequence + count`, wrapping from Int32.max to 0 as Kafka's `DefaultRecordBatch.incrementSequence`.
+    static func sequence(_ sequence: Int32, plus count: Int) -> Int32 {
+        (sequence &+ Int32(truncatingIfNeeded: count)) & .max
+    }
 
     /// Appends a record; the caller checked that it fits. Nil key or value is Kafka's null.
     func append(
@@ -72,12 +90,24 @@ final class ProducerBatch: @unchecked Sendable {
 
     /// Encodes the batch once (compression, header, CRC) and returns its bytes; later calls
     /// return the same bytes.
+    /// When the producer state changed since (an epoch bump), the bytes are re-stamped in place
+    /// (header fields and CRC only).
     func encode(compression: KafkaCompression, context: KafkaCompressionContext) throws -> ByteBuffer {
-        if let encoded { return encoded }
+        // Encoding is sending: an answer to this attempt is about the sequences it carries now.
+        sequenceHasBeenReset = false
+        if var bytes = encoded {
+            if encodedProducerState != producerState {
+                RecordBatchWriter.writeProducerState(producerState, into: &bytes)
+                encodedProducerState = producerState
+                encoded = bytes
+            }
+            return bytes
+        }
         let open = writer!
         writer = nil
-        let bytes = try open.finish(compression: compression, context: context)
+        let bytes = try open.finish(compression: compression, producerState: producerState, context: context)
         encoded = bytes
+        encodedProducerState = producerState
         return bytes
     }
 
@@ -117,6 +147,12 @@ final class ProducerBatch: @unchecked Sendable {
             half(0..<middle, serial: serials.0, reserved: reservedBytes),
             half(middle..<records.count, serial: serials.1, reserved: 0)
         )
+        if hasSequence {
+            // The halves keep the records' sequences: the broker never accepted any of them.
+            halves.0.producerState = producerState
+            halves.1.producerState = producerState
+            halves.1.producerState.baseSequence = Self.sequence(producerState.baseSequence, plus: middle)
+        }
         continuations = []  // they moved to the halves
         return halves
     }

@@ -13,6 +13,9 @@ struct ProducerMetrics: Sendable {
     let retries: Counter
     /// Produce requests sent.
     let produceRequests: Counter
+    /// Partitions whose sequences restarted at 0 under a new producer epoch (idempotence), by
+    /// reason (dimension `reason`: `out_of_order_sequence`, `unknown_producer_id`, …).
+    let sequenceResets: [IdempotenceStateMachine.SequenceResetReason: Counter]
 
     init(clientId: String, factory: any MetricsFactory) {
         let dimensions = [("client_id", clientId)]
@@ -23,5 +26,12 @@ struct ProducerMetrics: Sendable {
         retries = Counter(label: "tributary_producer_batch_retries_total", dimensions: dimensions, factory: factory)
         produceRequests = Counter(
             label: "tributary_producer_produce_requests_total", dimensions: dimensions, factory: factory)
+        var resets: [IdempotenceStateMachine.SequenceResetReason: Counter] = [:]
+        for reason in IdempotenceStateMachine.SequenceResetReason.allCases {
+            resets[reason] = Counter(
+                label: "tributary_producer_sequence_resets_total",
+                dimensions: dimensions + [("reason", reason.rawValue)], factory: factory)
+        }
+        sequenceResets = resets
     }
 }

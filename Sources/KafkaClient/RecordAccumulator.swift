@@ -95,6 +95,8 @@ final class RecordAccumulator: Sendable {
         var incomplete: Set<UInt64> = []
         var flushWaiters: [FlushWaiter] = []
         var isClosed = false
+        /// Set when the producer cannot go on (idempotence failed): every append fails with it.
+        var fatalError: KafkaProducerError?
     }
 
     let settings: Settings
@@ -232,6 +234,7 @@ final class RecordAccumulator: Sendable {
             return .failed(
                 KafkaProducerError(.producerClosed, "the producer is closed; \(topicName) record not accepted"))
         }
+        if let fatalError = state.fatalError { return .failed(fatalError) }
         let estimate = RecordBatchWriter.estimatedRecordSize(
             keyLength: key?.count, valueLength: value?.count, headers: headers)
         let batchOverhead = RecordBatchLayout.records
@@ -396,10 +399,11 @@ final class RecordAccumulator: Sendable {
 
     /// Which nodes have something to send now. A partition's first batch is sendable when it is
     /// full (or not the last), its linger expired, a flush or close is under way, and it is not
-    /// in retry backoff or muted.
+    /// in retry backoff or held back by `canDrain` (the sender's ordering rules: a muted
+    /// partition, idempotent sequence order).
     /// In the same pass (one lock acquisition) it takes out queued batches whose delivery
     /// timeout passed.
-    func ready(now: NIODeadline, isMuted: (TopicPartition) -> Bool) -> ReadyCheck {
+    func ready(now: NIODeadline, canDrain: (ProducerBatch) -> Bool) -> ReadyCheck {
         state.withLockedValue { state in
             var check = ReadyCheck()
             let flushing = !state.flushWaiters.isEmpty || state.isClosed
@@ -416,7 +420,7 @@ final class RecordAccumulator: Sendable {
                         check.hasUnknownLeaders = true
                         continue
                     }
-                    if isMuted(topicPartition) { continue }
+                    if !canDrain(batch) { continue }
                     if let retryAfter = batch.retryAfter, retryAfter > now {
                         check.nextReadyAt = min(check.nextReadyAt ?? retryAfter, retryAfter)
                         continue
@@ -439,7 +443,7 @@ final class RecordAccumulator: Sendable {
     /// Takes the sendable first batch of each partition led by `node`, up to `maxSize` bytes of
     /// records in total (at least one batch). The batches leave the queues; they come back with
     /// `reenqueue` for a retry or end with `complete`.
-    func drain(node: Int32, now: NIODeadline, maxSize: Int, isMuted: (TopicPartition) -> Bool) -> [ProducerBatch] {
+    func drain(node: Int32, now: NIODeadline, maxSize: Int, canDrain: (ProducerBatch) -> Bool) -> [ProducerBatch] {
         state.withLockedValue { state in
             var drained: [ProducerBatch] = []
             var size = 0
@@ -448,7 +452,7 @@ final class RecordAccumulator: Sendable {
                 for slot in queues.partitions.indices {
                     guard let batch = queues.partitions[slot].first else { continue }
                     let topicPartition = TopicPartition(topic: topic, partition: Int32(slot))
-                    guard state.metadata.leader(for: topicPartition) == node, !isMuted(topicPartition) else { continue }
+                    guard state.metadata.leader(for: topicPartition) == node, canDrain(batch) else { continue }
                     if let retryAfter = batch.retryAfter, retryAfter > now { continue }
                     let full =
                         queues.partitions[slot].count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
@@ -462,24 +466,42 @@ final class RecordAccumulator: Sendable {
         }
     }
 
-    /// Puts a batch back at the front of its partition for a retry after `retryAfter`.
+    /// Puts a batch back at the front of its partition for a retry after `retryAfter`: before
+    /// every new batch, and among other retries in sequence order (Java's
+    /// `insertInSequenceOrder`), so that two batches of one partition that failed in the same
+    /// round go out again in their original order.
     func reenqueue(_ batch: ProducerBatch, retryAfter: NIODeadline) {
         batch.retryAfter = retryAfter
         state.withLockedValue { state in
-            // The topic's queues exist: the batch was appended to them.
-            let queues = state.topics[batch.topicPartition.topic]!
-            queues.ensurePartition(batch.topicPartition.partition)
-            queues.partitions[Int(batch.topicPartition.partition)].prepend(batch)
+            Self.insertInSequenceOrder(batch, state: &state)
         }
     }
 
+    private static func insertInSequenceOrder(_ batch: ProducerBatch, state: inout State) {
+        // The topic's queues exist: the batch was appended to them.
+        let queues = state.topics[batch.topicPartition.topic]!
+        queues.ensurePartition(batch.topicPartition.partition)
+        let slot = Int(batch.topicPartition.partition)
+        var position = 0
+        if batch.hasSequence {
+            let queue = queues.partitions[slot]
+            while position < queue.count, queue[position].hasSequence,
+                queue[position].producerState.baseSequence < batch.producerState.baseSequence
+            {
+                position += 1
+            }
+        }
+        queues.partitions[slot].insert(batch, at: position)
+    }
+
     /// Replaces a batch the broker refused as too large by its two halves, at the front of its
-    /// partition (first half first), so order is kept. Flushes that waited for the batch now
-    /// wait for both halves. False when it cannot be split (one record).
-    func splitForRetry(_ batch: ProducerBatch) -> Bool {
+    /// partition (first half first; among other retries in sequence order), so order is kept.
+    /// Flushes that waited for the batch now wait for both halves. Nil when it cannot be split
+    /// (one record).
+    func splitForRetry(_ batch: ProducerBatch) -> (ProducerBatch, ProducerBatch)? {
         state.withLockedValue { state in
             let serials = (state.nextSerial, state.nextSerial + 1)
-            guard let (first, second) = batch.splitInHalves(serials: serials) else { return false }
+            guard let (first, second) = batch.splitInHalves(serials: serials) else { return nil }
             state.nextSerial += 2
             state.incomplete.remove(batch.serial)
             state.incomplete.insert(first.serial)
@@ -489,11 +511,16 @@ final class RecordAccumulator: Sendable {
                 state.flushWaiters[index].remaining.insert(first.serial)
                 state.flushWaiters[index].remaining.insert(second.serial)
             }
-            let queues = state.topics[batch.topicPartition.topic]!
-            queues.ensurePartition(batch.topicPartition.partition)
-            queues.partitions[Int(batch.topicPartition.partition)].prepend(second)
-            queues.partitions[Int(batch.topicPartition.partition)].prepend(first)
-            return true
+            if first.hasSequence {
+                Self.insertInSequenceOrder(second, state: &state)
+                Self.insertInSequenceOrder(first, state: &state)
+            } else {
+                let queues = state.topics[batch.topicPartition.topic]!
+                queues.ensurePartition(batch.topicPartition.partition)
+                queues.partitions[Int(batch.topicPartition.partition)].prepend(second)
+                queues.partitions[Int(batch.topicPartition.partition)].prepend(first)
+            }
+            return (first, second)
         }
     }
 
@@ -545,6 +572,18 @@ final class RecordAccumulator: Sendable {
             }
             if done { continuation.resume() } else { wakeSender() }
         }
+    }
+
+    /// Refuses every later append with `error` and takes every queued batch (to be failed with
+    /// it); memory waiters fail with it too.
+    func failFatally(_ error: KafkaProducerError) -> [ProducerBatch] {
+        let waiters: [MemoryWaiter] = state.withLockedValue { state in
+            if state.fatalError == nil { state.fatalError = error }
+            defer { state.memoryWaiters = [] }
+            return state.memoryWaiters
+        }
+        for waiter in waiters { waiter.continuation.resume(throwing: error) }
+        return drainAll()
     }
 
     /// Stops accepting records. Returns the memory waiters, which the caller fails.

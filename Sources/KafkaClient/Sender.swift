@@ -51,6 +51,15 @@ final class Sender: @unchecked Sendable {
     private var isShutDown = false
     /// Compression state reused from batch to batch.
     private let compressionContext = KafkaCompressionContext()
+    /// Producer id, epoch and sequences; nil without `enable.idempotence`.
+    private(set) var idempotence: IdempotenceStateMachine?
+    private var isProducerIdRequestInFlight = false
+    private var producerIdRetryAt: NIODeadline?
+    private var producerIdFailures = 0
+    /// Why the last InitProducerId attempt failed, for error messages.
+    private var lastProducerIdError: KafkaProducerError?
+    /// Set once a fatal idempotence error has failed everything queued.
+    private var isFatalErrorHandled = false
 
     init(
         configuration: KafkaProducerConfiguration, accumulator: RecordAccumulator, eventLoop: any EventLoop,
@@ -63,6 +72,7 @@ final class Sender: @unchecked Sendable {
         self.logger = logger
         self.deliver = deliver
         self.pool = BrokerConnectionPool(configuration: configuration, eventLoop: eventLoop)
+        if configuration.enableIdempotence { idempotence = IdempotenceStateMachine() }
     }
 
     /// Asks the event loop to look for work. Cheap to call often: wakeups coalesce.
@@ -83,7 +93,7 @@ final class Sender: @unchecked Sendable {
         if let last = lastMetadataRefresh, last + TimeAmount(configuration.metadataMaxAge) <= now {
             isMetadataRefreshNeeded = true
         }
-        let check = accumulator.ready(now: now, isMuted: { self.mutedPartitions.contains($0) })
+        let check = accumulator.ready(now: now, canDrain: canDrain)
         if !check.expired.isEmpty {
             finish(
                 check.expired,
@@ -98,6 +108,7 @@ final class Sender: @unchecked Sendable {
 
         if check.hasUnknownLeaders { isMetadataRefreshNeeded = true }
         if isMetadataRefreshNeeded || !metadataWaiters.isEmpty { requestMetadata(now: now) }
+        if idempotence != nil { prepareIdempotence(now: now) }
 
         for node in check.readyNodes {
             guard let connection = readyConnection(node: node, now: now) else { continue }
@@ -106,10 +117,19 @@ final class Sender: @unchecked Sendable {
         scheduleTimer(now: now, nextReadyAt: check.nextReadyAt, hasIncompleteBatches: check.hasIncompleteBatches)
     }
 
+    /// The ordering rules a partition's first batch must pass to be drained: one batch in
+    /// flight per partition when `max.in.flight.requests.per.connection` is 1, and the
+    /// idempotent producer's sequence order.
+    private func canDrain(_ batch: ProducerBatch) -> Bool {
+        if !mutedPartitions.isEmpty && mutedPartitions.contains(batch.topicPartition) { return false }
+        return idempotence?.canDrain(batch) ?? true
+    }
+
     private func scheduleTimer(now: NIODeadline, nextReadyAt: NIODeadline?, hasIncompleteBatches: Bool) {
         var next = now + TimeAmount(min(configuration.connectionsMaxIdle, configuration.metadataMaxAge) / 2)
         if let nextReadyAt { next = min(next, nextReadyAt) }
         if let metadataRetryAt { next = min(next, metadataRetryAt) }
+        if let producerIdRetryAt, idempotence?.needsProducerId == true { next = min(next, producerIdRetryAt) }
         for waiters in metadataWaiters.values {
             for waiter in waiters { next = min(next, waiter.deadline) }
         }
@@ -137,9 +157,11 @@ final class Sender: @unchecked Sendable {
         }
         while (inFlightRequests[node] ?? 0) < configuration.maxInFlightRequestsPerConnection {
             let batches = accumulator.drain(
-                node: node, now: now, maxSize: configuration.maxRequestSize,
-                isMuted: { self.mutedPartitions.contains($0) })
+                node: node, now: now, maxSize: configuration.maxRequestSize, canDrain: canDrain)
             if batches.isEmpty { return }
+            if idempotence != nil {
+                for batch in batches { idempotence!.stamp(batch) }
+            }
             sendProduce(batches, on: connection, node: node, version: produceVersion)
         }
     }
@@ -226,12 +248,14 @@ final class Sender: @unchecked Sendable {
             }
             let code = KafkaErrorCode(rawValue: answer.errorCode)
             if code == .none {
+                _ = idempotence?.handleResponse(batch, error: .none, mayRetry: false)
                 completed.append((batch, answer.baseOffset, answer.logAppendTimeMs))
                 continue
             }
-            if code == .messageTooLarge, !isAborting, accumulator.splitForRetry(batch) {
+            if code == .messageTooLarge, !isAborting, let halves = accumulator.splitForRetry(batch) {
                 // As Java does: a batch refused as too large is split in two and sent again (this
                 // does not count as a retry); a single record that is too large fails below.
+                idempotence?.replace(batch, with: halves)
                 logger.info(
                     "splitting a batch the broker refused as too large",
                     metadata: ["partition": "\(batch.topicPartition)", "records": "\(batch.recordCount)"])
@@ -240,51 +264,79 @@ final class Sender: @unchecked Sendable {
             var message = "broker \(node) rejected \(batch.recordCount) records for \(batch.topicPartition)"
             if let detail = answer.errorMessage { message += ": \(detail)" }
             let error = KafkaProducerError(.brokerError, message, brokerErrorCode: code)
-            if code.isRetriable {
+            if idempotence != nil {
+                switch idempotence!.handleResponse(batch, error: code, mayRetry: mayRetry(batch, now: .now())) {
+                case .complete:
+                    completed.append((batch, answer.baseOffset, answer.logAppendTimeMs))
+                case .completeAsDuplicate:
+                    logger.debug(
+                        "the broker already had this batch (DUPLICATE_SEQUENCE_NUMBER); its offset is unknown",
+                        metadata: ["partition": "\(batch.topicPartition)", "records": "\(batch.recordCount)"])
+                    completed.append((batch, -1, -1))
+                case .retry:
+                    retry(batch, error: error, refreshMetadata: code.invalidatesMetadata)
+                case .fail:
+                    finish([batch], error: { _ in self.finalError(error, for: batch) })
+                }
+            } else if code.isRetriable {
                 retryOrFail([batch], error: error, refreshMetadata: code.invalidatesMetadata)
             } else {
                 finish([batch], error: { _ in error })
             }
         }
         complete(completed)
+        handleFatalErrorIfAny()
     }
 
     /// Retries batches after a retriable failure, unless retries or the delivery timeout are
     /// used up (or the producer is aborting), in which case they fail with `error`.
     private func retryOrFail(_ batches: [ProducerBatch], error: KafkaProducerError, refreshMetadata: Bool) {
-        if refreshMetadata { isMetadataRefreshNeeded = true }
         let now = NIODeadline.now()
         var failed: [ProducerBatch] = []
         for batch in batches {
-            let deadline = batch.createdAt + TimeAmount(configuration.deliveryTimeout)
-            if isAborting || batch.attempts > configuration.retries || deadline <= now {
+            if mayRetry(batch, now: now) {
+                retry(batch, error: error, refreshMetadata: refreshMetadata)
+            } else {
                 failed.append(batch)
-                continue
             }
-            let backoff = retryBackoff(attempts: batch.attempts)
-            logger.debug(
-                "retrying batch",
-                metadata: [
-                    "partition": "\(batch.topicPartition)", "attempt": "\(batch.attempts)",
-                    "backoff_ms": "\(backoff.nanoseconds / 1_000_000)", "error": "\(error)",
-                ])
-            metrics.retries.increment()
-            accumulator.reenqueue(batch, retryAfter: now + backoff)
         }
+        if refreshMetadata { isMetadataRefreshNeeded = true }
         if !failed.isEmpty {
-            finish(
-                failed,
-                error: { batch in
-                    var final = error
-                    if !self.isAborting, batch.createdAt + TimeAmount(self.configuration.deliveryTimeout) <= now {
-                        final = KafkaProducerError(
-                            .deliveryTimeout,
-                            "\(batch.recordCount) records for \(batch.topicPartition) not delivered within delivery.timeout.ms; last error: \(error.message)",
-                            brokerErrorCode: error.brokerErrorCode, cause: error)
-                    }
-                    return final
-                })
+            finish(failed, error: { batch in self.finalError(error, for: batch, now: now) })
         }
+    }
+
+    /// Whether the retry budget allows another attempt: `retries`, `delivery.timeout.ms`, and not
+    /// aborting.
+    private func mayRetry(_ batch: ProducerBatch, now: NIODeadline) -> Bool {
+        let deadline = batch.createdAt + TimeAmount(configuration.deliveryTimeout)
+        return !isAborting && batch.attempts <= configuration.retries && deadline > now
+    }
+
+    /// Queues a batch again after the retry backoff.
+    private func retry(_ batch: ProducerBatch, error: KafkaProducerError, refreshMetadata: Bool) {
+        if refreshMetadata { isMetadataRefreshNeeded = true }
+        let backoff = retryBackoff(attempts: batch.attempts)
+        logger.debug(
+            "retrying batch",
+            metadata: [
+                "partition": "\(batch.topicPartition)", "attempt": "\(batch.attempts)",
+                "backoff_ms": "\(backoff.nanoseconds / 1_000_000)", "error": "\(error)",
+            ])
+        metrics.retries.increment()
+        accumulator.reenqueue(batch, retryAfter: .now() + backoff)
+    }
+
+    /// The error a batch that may not be retried ends with: a delivery timeout naming the last
+    /// error once `delivery.timeout.ms` has passed, else `error` itself.
+    private func finalError(_ error: KafkaProducerError, for batch: ProducerBatch, now: NIODeadline = .now())
+        -> KafkaProducerError
+    {
+        guard !isAborting, batch.createdAt + TimeAmount(configuration.deliveryTimeout) <= now else { return error }
+        return KafkaProducerError(
+            .deliveryTimeout,
+            "\(batch.recordCount) records for \(batch.topicPartition) not delivered within delivery.timeout.ms; last error: \(error.message)",
+            brokerErrorCode: error.brokerErrorCode, cause: error)
     }
 
     /// `retry.backoff.ms` doubled per attempt up to `retry.backoff.max.ms`, with ±20 % jitter.
@@ -315,6 +367,9 @@ final class Sender: @unchecked Sendable {
         guard !batches.isEmpty else { return }
         for batch in batches {
             let failure = error(batch)
+            // Batches the state machine already accounted for (a refused answer) are left alone;
+            // for the others only the broker's code says whether their sequences were written.
+            idempotence?.batchFailed(batch, brokerError: failure.brokerErrorCode)
             logger.warning(
                 "records failed", metadata: ["partition": "\(batch.topicPartition)", "error": "\(failure)"])
             let isReported = batch.hasReportedRecords
@@ -323,6 +378,98 @@ final class Sender: @unchecked Sendable {
             metrics.recordsFailed.increment(by: batch.recordCount)
         }
         accumulator.complete(batches)
+    }
+
+    // MARK: - Idempotence
+
+    /// Before draining: bumps the epoch if a partition needs its sequences reset, asks for a
+    /// producer id when there is none, and fails everything once idempotence cannot go on.
+    private func prepareIdempotence(now: NIODeadline) {
+        let resets = idempotence!.prepareToDrain()
+        report(resets)
+        if idempotence!.needsProducerId { requestProducerId(now: now) }
+        handleFatalErrorIfAny()
+    }
+
+    private func report(_ resets: [IdempotenceStateMachine.SequenceReset]) {
+        for reset in resets {
+            metrics.sequenceResets[reset.reason]?.increment()
+            logger.warning(
+                "sequences of a partition restart at 0 under a new producer epoch",
+                metadata: [
+                    "partition": "\(reset.topicPartition)", "reason": "\(reset.reason.rawValue)",
+                    "producer_id": "\(reset.producerIdAndEpoch.producerId)",
+                    "producer_epoch": "\(reset.producerIdAndEpoch.epoch)",
+                    "rewritten_batches": "\(reset.rewrittenBatches)",
+                ])
+        }
+    }
+
+    /// InitProducerId with no transactional id (and producer id/epoch −1, so a broker hands out
+    /// a fresh id; epochs are bumped locally) to the least busy broker. Retriable failures are
+    /// retried with the retry backoff; a refusal is fatal.
+    private func requestProducerId(now: NIODeadline) {
+        guard !isProducerIdRequestInFlight else { return }
+        if let producerIdRetryAt, producerIdRetryAt > now { return }
+        guard let connection = metadataConnection(now: now) else { return }
+        guard let version = connection.apiVersions[.initProducerId] else {
+            idempotence!.failFatally(
+                KafkaProducerError(
+                    .idempotenceFailed,
+                    "broker \(connection.nodeId) at \(connection.address) does not support InitProducerId (Kafka 0.11+ needed), so the "
+                        + "producer cannot be idempotent; set enable.idempotence=false to produce without it"))
+            return
+        }
+        isProducerIdRequestInFlight = true
+        let request = InitProducerIdRequest()
+        connection.send(request, version: version, expecting: InitProducerIdResponse.self).whenComplete { result in
+            self.isProducerIdRequestInFlight = false
+            switch result {
+            case .success(let response):
+                let code = KafkaErrorCode(rawValue: response.errorCode)
+                if code == .none {
+                    self.producerIdFailures = 0
+                    self.lastProducerIdError = nil
+                    self.producerIdRetryAt = nil
+                    let id = IdempotenceStateMachine.ProducerIdAndEpoch(
+                        producerId: response.producerId, epoch: response.producerEpoch)
+                    self.logger.debug("producer id received", metadata: ["producer_id": "\(id)"])
+                    self.report(self.idempotence!.producerIdReceived(id))
+                } else if code.isRetriable {
+                    self.producerIdFailed(
+                        KafkaProducerError(
+                            .brokerError, "InitProducerId failed on broker \(connection.nodeId)",
+                            brokerErrorCode: code))
+                } else {
+                    self.idempotence!.failFatally(
+                        KafkaProducerError(
+                            .idempotenceFailed,
+                            "broker \(connection.nodeId) refused a producer id (InitProducerId: \(code)), so the "
+                                + "producer cannot be idempotent; set enable.idempotence=false to produce without it",
+                            brokerErrorCode: code))
+                }
+            case .failure(let error):
+                self.producerIdFailed(self.producerError(error, node: connection.nodeId))
+            }
+            self.handleFatalErrorIfAny()
+            self.wakeup()
+        }
+    }
+
+    private func producerIdFailed(_ error: KafkaProducerError) {
+        producerIdFailures += 1
+        lastProducerIdError = error
+        producerIdRetryAt = .now() + retryBackoff(attempts: producerIdFailures)
+        logger.warning("could not get a producer id", metadata: ["error": "\(error)"])
+    }
+
+    /// Fails every queued record, and every later send, with the fatal error; batches in flight
+    /// fail as their answers come back (they cannot be retried).
+    private func handleFatalErrorIfAny() {
+        guard !isFatalErrorHandled, let fatal = idempotence?.fatalError else { return }
+        isFatalErrorHandled = true
+        logger.error("the idempotent producer cannot go on", metadata: ["error": "\(fatal)"])
+        finish(accumulator.failFatally(fatal), error: { _ in fatal })
     }
 
     // MARK: - Metadata
@@ -492,6 +639,9 @@ final class Sender: @unchecked Sendable {
     }
 
     private func lastConnectionError(for topicPartition: TopicPartition) -> String {
+        if idempotence?.needsProducerId == true {
+            return "; no producer id yet\(lastProducerIdError.map { " (last error: \($0.message))" } ?? "")"
+        }
         guard let leader = metadata.leader(for: topicPartition) else { return "; its leader is unknown" }
         if let error = lastConnectionErrors[leader] { return "; last error: \(error.message)" }
         return ""

@@ -1,5 +1,5 @@
 /// A topic and one of its partitions: the unit batches, sequences and offsets belong to.
-public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
+public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var topic: String
     public var partition: Int32
 
@@ -9,4 +9,9 @@ public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(topic)-\(partition)" }
+
+    /// By topic, then partition.
+    public static func < (lhs: TopicPartition, rhs: TopicPartition) -> Bool {
+        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
+    }
 }

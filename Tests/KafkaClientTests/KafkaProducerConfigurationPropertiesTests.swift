@@ -71,7 +71,8 @@ struct KafkaProducerConfigurationPropertiesTests {
         Case(key: "partitioner.ignore.keys", value: "FALSE") { !$0.partitionerIgnoreKeys },
         Case(key: "partitioner.adaptive.partitioning.enable", value: "false") { _ in true },
         Case(key: "partitioner.availability.timeout.ms", value: "100") { _ in true },
-        Case(key: "enable.idempotence", value: "false") { _ in true },
+        Case(key: "enable.idempotence", value: "false") { !$0.enableIdempotence },
+        Case(key: "enable.idempotence", value: "TRUE") { $0.enableIdempotence },
         Case(key: "security.protocol", value: "plaintext") { _ in true },
     ]
 
@@ -139,8 +140,8 @@ struct KafkaProducerConfigurationPropertiesTests {
             "metadata.max.idle.ms": "300000",
             "compression.type": "none",
             "partitioner.ignore.keys": "false",
-            // Not Java's defaults: this producer is not idempotent yet, and speaks plain TCP only.
-            "enable.idempotence": "false",
+            "enable.idempotence": "true",
+            // Not Java's default: the producer speaks plain TCP only.
             "security.protocol": "PLAINTEXT",
             // The struct's default strategy (Java has no such key).
             "partitioner": "murmur2_round_robin",
@@ -213,7 +214,7 @@ struct KafkaProducerConfigurationPropertiesTests {
     @Test(
         "Java keys not implemented yet are errors saying so",
         arguments: [
-            ("enable.idempotence", "true"), ("transactional.id", "tx"), ("security.protocol", "SSL"),
+            ("transactional.id", "tx"), ("security.protocol", "SSL"),
             ("security.protocol", "SASL_PLAINTEXT"), ("sasl.mechanism", "PLAIN"),
             ("sasl.jaas.config", "x"), ("ssl.truststore.location", "/x"), ("key.serializer", "a.B"),
             ("value.serializer", "a.B"), ("interceptor.classes", "a.B"), ("transaction.timeout.ms", "1000"),
@@ -224,6 +225,32 @@ struct KafkaProducerConfigurationPropertiesTests {
         let message = Self.errorMessage { _ = try Self.configuration([key: value]) }
         #expect(message?.contains(key) == true, "\(message ?? "no error")")
         #expect(message?.contains("not supported yet") == true, "\(message ?? "no error")")
+    }
+
+    @Test(
+        "enable.idempotence not given is turned off by a conflicting setting, as in Java",
+        arguments: [
+            ["acks": "1"], ["acks": "0"], ["retries": "0"], ["max.in.flight.requests.per.connection": "6"],
+        ])
+    func idempotenceTurnedOff(settings: [String: String]) throws {
+        let configuration = try Self.configuration(settings)
+        #expect(!configuration.enableIdempotence)
+        #expect(configuration.properties["enable.idempotence"] == "false")
+    }
+
+    @Test(
+        "enable.idempotence=true with a conflicting setting is an error naming both keys",
+        arguments: [
+            ("acks", "1"), ("acks", "0"), ("retries", "0"), ("max.in.flight.requests.per.connection", "6"),
+        ])
+    func idempotenceConflict(key: String, value: String) throws {
+        let message = Self.errorMessage {
+            _ = try Self.configuration(["enable.idempotence": "true", key: value])
+        }
+        #expect(message?.contains("enable.idempotence=true") == true, "\(message ?? "no error")")
+        #expect(message?.contains(key) == true, "\(message ?? "no error")")
+        // Within the limits it stays on.
+        #expect(try Self.configuration(["max.in.flight.requests.per.connection": "5"]).enableIdempotence)
     }
 
     @Test("partitioner.class is rejected with the accepted partitioner names")

@@ -48,6 +48,31 @@ struct KafkaProducerConfigurationValidationTests {
         #expect(message?.contains("buffer.memory (1000)") == true)
     }
 
+    @Test("idempotence (the default) requires acks=all, retries > 0 and at most 5 in flight, naming the keys")
+    func idempotenceRequirements() {
+        var configuration = Self.base()
+        #expect(configuration.enableIdempotence)
+        configuration.acks = .leader
+        #expect(
+            Self.message(configuration)
+                == "enable.idempotence=true requires acks=all (got acks=1); set enable.idempotence=false to produce without idempotence"
+        )
+        configuration.enableIdempotence = false
+        #expect(Self.message(configuration) == nil)
+
+        configuration = Self.base()
+        configuration.retries = 0
+        #expect(Self.message(configuration)?.contains("enable.idempotence=true requires retries > 0") == true)
+
+        configuration = Self.base()
+        configuration.maxInFlightRequestsPerConnection = 6
+        #expect(
+            Self.message(configuration)?.contains(
+                "enable.idempotence=true requires max.in.flight.requests.per.connection <= 5 (got 6)") == true)
+        configuration.maxInFlightRequestsPerConnection = 5
+        #expect(Self.message(configuration) == nil)
+    }
+
     @Test("accepted as in Java: max.request.size > buffer.memory, retry.backoff.ms > retry.backoff.max.ms")
     func acceptedCombinations() {
         var configuration = Self.base()

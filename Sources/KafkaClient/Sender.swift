@@ -128,8 +128,9 @@ final class Sender: @unchecked Sendable {
     private func scheduleTimer(now: NIODeadline, nextReadyAt: NIODeadline?, hasIncompleteBatches: Bool) {
         var next = now + TimeAmount(min(configuration.connectionsMaxIdle, configuration.metadataMaxAge) / 2)
         if let nextReadyAt { next = min(next, nextReadyAt) }
-        if let metadataRetryAt { next = min(next, metadataRetryAt) }
-        if let producerIdRetryAt, idempotence?.needsProducerId == true { next = min(next, producerIdRetryAt) }
+        // A retry time is cleared when its request goes out; one still in the past would spin.
+        if let metadataRetryAt, metadataRetryAt > now { next = min(next, metadataRetryAt) }
+        if let producerIdRetryAt, producerIdRetryAt > now { next = min(next, producerIdRetryAt) }
         for waiters in metadataWaiters.values {
             for waiter in waiters { next = min(next, waiter.deadline) }
         }
@@ -137,6 +138,8 @@ final class Sender: @unchecked Sendable {
             // Delivery timeouts of queued batches are checked at least this often.
             next = min(next, now + .milliseconds(100))
         }
+        // Never a deadline already due: a task that reschedules itself at once would starve I/O.
+        next = max(next, now + .milliseconds(1))
         if let timerDeadline, timerDeadline <= next, timerDeadline > now { return }
         timer?.cancel()
         timerDeadline = next
@@ -421,6 +424,7 @@ final class Sender: @unchecked Sendable {
             return
         }
         isProducerIdRequestInFlight = true
+        producerIdRetryAt = nil
         let request = InitProducerIdRequest()
         connection.send(request, version: version, expecting: InitProducerIdResponse.self).whenComplete { result in
             self.isProducerIdRequestInFlight = false
@@ -521,6 +525,7 @@ final class Sender: @unchecked Sendable {
         }
         isMetadataRequestInFlight = true
         isMetadataRefreshNeeded = false
+        metadataRetryAt = nil
         let topics = wantedTopics.keys.sorted()
         let request = MetadataRequest(topicNames: topics, allowAutoTopicCreation: version >= 4)
         connection.send(request, version: version, expecting: MetadataResponse.self).whenComplete { result in

@@ -36,10 +36,11 @@ lint:
 bench: bootstrap
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
-## `tributary produce` against `kcat -P` on one test cluster (2,000,000 records, lz4, acks=1);
+## `tributary produce` against `kcat -P` on one test cluster (2,000,000 records, lz4, acks=all: tributary
+## with and without idempotence; `scripts/bench-produce.sh --acks 1` is the setup without it);
 ## prints records/s, MB/s, CPU seconds, peak RSS and the ratios.
 bench-produce: bootstrap
-	bash scripts/bench-produce.sh --repeat 3
+	bash scripts/bench-produce.sh --repeat 3 --acks all
 
 ## A local mock Kafka cluster (librdkafka's) for demos: prints its bootstrap list, runs until Ctrl-C.
 test-cluster: bootstrap

@@ -3,7 +3,8 @@
 
 Both clients read the same newline-delimited file on stdin and produce it to their own topic
 on librdkafka's mock cluster (scripts/kafka_test_cluster.py serve), with LZ4 compression and
-acks=1. For every client run it measures wall time, user+sys CPU and peak RSS of the client
+--acks (default 1). With --acks all, tributary runs with idempotence on (its default) and off
+(enable.idempotence=false), so the cost of idempotence shows as a ratio between the two. For every client run it measures wall time, user+sys CPU and peak RSS of the client
 process (os.wait4), and checks that the high watermarks of the topic add up to the record
 count. The mock keeps only a bounded tail of each partition, so deliveries are counted from
 watermarks, not by consuming.
@@ -370,6 +371,9 @@ def main(argv):
     parser.add_argument("--tributary", default=os.path.join(ROOT, ".build-bench", "release", "tributary"),
                         help="tributary binary (default .build-bench/release/tributary)")
     parser.add_argument("--kcat", default="kcat", help="kcat binary (default kcat)")
+    parser.add_argument("--acks", default="1", choices=["0", "1", "all"],
+                        help="acks for every client (default 1); with all, tributary runs with and without "
+                             "idempotence")
     parser.add_argument("--repeat", type=int, default=1, help="runs per client; the fastest is reported (default 1)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds before a client run is killed (default 300)")
     parser.add_argument("--ack-poll", type=float, default=0.5,
@@ -412,16 +416,22 @@ def main(argv):
         cluster = Cluster(sys.executable, args.brokers, os.path.join(workdir, "cluster.stderr"))
         bootstrap = cluster.bootstrap
 
+        acks = ["-X", f"acks={args.acks}"]
         clients = [
             Client("kcat", "bench-kcat", lambda topic: [
-                kcat, "-P", "-b", bootstrap, "-t", topic, "-X", "compression.codec=lz4", "-X", "acks=1"]),
-            Client("tributary", "bench-tributary", lambda topic: [
-                tributary, "produce", "--brokers", bootstrap, "--topic", topic,
-                "-X", "compression.type=lz4", "-X", "acks=1"]),
-            Client("tributary batch.size=1000000", "bench-tributary-batch1m", lambda topic: [
-                tributary, "produce", "--brokers", bootstrap, "--topic", topic,
-                "-X", "compression.type=lz4", "-X", "acks=1", "-X", "batch.size=1000000"]),
+                kcat, "-P", "-b", bootstrap, "-t", topic, "-X", "compression.codec=lz4", *acks]),
         ]
+        # With acks=all tributary is idempotent by default; the pairs below show what that costs.
+        variants = [("", [])]
+        if args.acks == "all":
+            variants = [(" idempotent", []), (" not idempotent", ["-X", "enable.idempotence=false"])]
+        for batch_name, batch_args in (("", []), (" batch.size=1000000", ["-X", "batch.size=1000000"])):
+            for variant_name, variant_args in variants:
+                name = f"tributary{batch_name}{variant_name}"
+                prefix = "bench-" + name.replace(" ", "-").replace("=", "").replace(".", "")
+                clients.append(Client(name, prefix, lambda topic, extra=batch_args + variant_args: [
+                    tributary, "produce", "--brokers", bootstrap, "--topic", topic,
+                    "-X", "compression.type=lz4", *acks, *extra]))
 
         print("== setup")
         print(f"input: {args.records} records x {args.record_size} bytes (+ newline) = {total_bytes} bytes, e.g.")
@@ -482,12 +492,19 @@ def main(argv):
             print("bench: FAILED: no successful run for: " + ", ".join(c.name for c in clients if not c.runs))
             return 1
 
-        print(f"== results ({args.records} records x {args.record_size} B, LZ4, acks=1, "
+        print(f"== results ({args.records} records x {args.record_size} B, LZ4, acks={args.acks}, "
               f"{args.partitions} partitions, {args.brokers} broker(s); "
               f"{'best of ' + str(args.repeat) + ' by wall time' if args.repeat > 1 else 'one run each'}; "
               f"MB = 10^6 bytes of record payload)")
         print_table(clients, args.records, args.record_size)
         print("thr vs kcat = kcat wall / client wall (higher is faster); CPU, RSS vs kcat = client / kcat (lower is leaner)")
+        by_name = {c.name: c.best() for c in clients}
+        for batch_name in ("", " batch.size=1000000"):
+            on = by_name.get(f"tributary{batch_name} idempotent")
+            off = by_name.get(f"tributary{batch_name} not idempotent")
+            if on and off:
+                print(f"idempotence cost, tributary{batch_name}: throughput {off['wall'] / on['wall']:.2f}x of "
+                      f"not idempotent, CPU {on['cpu'] / off['cpu']:.2f}x")
         if failures:
             print()
             for line in failures:

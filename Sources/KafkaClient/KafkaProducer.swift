@@ -96,6 +96,8 @@ public final class KafkaProducer: Service, Sendable {
             metrics: ProducerMetrics(
                 clientId: configuration.clientId, factory: metricsFactory ?? MetricsSystem.factory),
             deliver: { continuation.yield($0) })
+        // As Java's sender does: the producer id is fetched right away, not on the first send.
+        if configuration.enableIdempotence { sender.wakeup() }
     }
 
     deinit {

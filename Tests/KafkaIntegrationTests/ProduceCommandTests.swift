@@ -51,6 +51,44 @@ struct ProduceCommandTests {
         #expect(Dictionary(grouping: stored, by: \.partition).mapValues(\.count).values.allSatisfy { $0 > 300 })
     }
 
+    /// Idempotent by default (acks=all): the stored batches carry one producer id, epoch 0 and
+    /// contiguous sequences per partition; `-X acks=1` alone turns idempotence off, as in Java.
+    @Test func idempotentByDefault() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["idem": 2, "plain": 1])
+        defer { Task { await cluster.stop() } }
+        let input = Data((0..<3000).map { "line \($0)\n" }.joined().utf8)
+        let run = try Self.run(
+            ["--brokers", cluster.bootstrapServers, "--topic", "idem", "-X", "batch.size=2000"], input: input)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        var producerIds: Set<Int64> = []
+        for partition in Int32(0)..<2 {
+            let batches = try await cluster.storedBatches(topic: "idem", partition: partition)
+            #expect(batches.count > 1)
+            producerIds.formUnion(batches.map(\.producerId))
+            #expect(batches.allSatisfy { $0.producerEpoch == 0 })
+            var next: Int32 = 0
+            for batch in batches {
+                #expect(batch.baseSequence == next)
+                next = batch.baseSequence + batch.recordCount
+            }
+        }
+        #expect(producerIds.count == 1 && producerIds.first! >= 0)
+
+        let plain = try Self.run(
+            ["--brokers", cluster.bootstrapServers, "--topic", "plain", "-X", "acks=1"], input: Data("x\n".utf8))
+        #expect(plain.status == 0, "stderr: \(plain.stderr)")
+        #expect(try await cluster.storedBatches(topic: "plain", partition: 0).map(\.producerId) == [-1])
+
+        let conflict = try Self.run(
+            [
+                "--brokers", cluster.bootstrapServers, "--topic", "plain", "-X", "acks=1", "-X",
+                "enable.idempotence=true",
+            ],
+            input: Data("x\n".utf8))
+        #expect(conflict.status == 64)
+        #expect(conflict.stderr.contains("enable.idempotence=true requires acks=all"), "\(conflict.stderr)")
+    }
+
     @Test func keysHeadersDelimiterAndReports() async throws {
         let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["kv": 4])
         defer { Task { await cluster.stop() } }

@@ -6,6 +6,12 @@ import MetricsTestKit
 import NIOCore
 import Testing
 
+enum IdempotenceReasons {
+    static let all = [
+        "out_of_order_sequence", "unknown_producer_id", "invalid_producer_epoch", "failed_batch", "unresolved_sequence",
+    ]
+}
+
 /// The idempotent producer against librdkafka's mock cluster. The mock does not check sequences
 /// for a producer without a transactional id, so these tests check what the client sent: the
 /// stored batches' producer id, epoch and base sequence, decoded from the mock's raw bytes by
@@ -201,6 +207,61 @@ struct IdempotentProducerTests {
         #expect(Set(batches.map(\.producerId)).count == 1)
         let states = batches.map { [Int($0.producerEpoch), Int($0.baseSequence)] }
         #expect(states == (isDelivered ? [[0, 0], [1, 0], [1, 1]] : [[0, 0], [1, 0]]))
+    }
+
+    /// Two batches of one partition in flight (a slow broker): the first is refused with a
+    /// retriable error, the second with OUT_OF_ORDER_SEQUENCE_NUMBER, as a real broker would
+    /// answer once the first is missing. The second is not the next expected batch, so it waits
+    /// and goes again after the first, with its sequence: no epoch bump, order kept.
+    @Test func outOfOrderBehindAnUnacknowledgedBatchIsRetriedInOrder() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["behind": 1])
+        defer { Task { await cluster.stop() } }
+        let metrics = TestMetrics()
+        let producer = try Self.producer(cluster, ["linger.ms": "0", "batch.size": "150"], metrics: metrics)
+        _ = try await producer.send(KafkaProducerRecord(topic: "behind", value: Support.value("record-0")))
+        try await cluster.setRTT(broker: 1, milliseconds: 100)
+        try await cluster.startRequestTracking()
+        try await cluster.pushRequestErrors(apiKey: 0, errors: [6, 45])
+        let padding = String(repeating: "x", count: 100)
+        try await producer.enqueue(
+            contentsOf: (1...2).map {
+                KafkaProducerRecord(topic: "behind", value: Support.value("record-\($0) \(padding)"))
+            })
+        await producer.flush()
+        await producer.close()
+        #expect(try await Support.produceRequestCount(cluster) == 4, "two refused, then one at a time")
+        for reason in IdempotenceReasons.all { #expect(Self.resets(metrics, reason) == 0, "\(reason)") }
+        let batches = try await cluster.storedBatches(topic: "behind", partition: 0)
+        #expect(batches.map { [Int($0.producerEpoch), Int($0.baseSequence)] } == [[0, 0], [0, 1], [0, 2]])
+        let stored = try await Support.stored(cluster, topic: "behind")
+        #expect(
+            stored[0]?.map { String(decoding: $0.value ?? [], as: UTF8.self).prefix(8) } == [
+                "record-0", "record-1", "record-2",
+            ])
+    }
+
+    /// Produce answered with an error that refuses idempotent writes (CLUSTER_AUTHORIZATION_FAILED,
+    /// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, PRODUCER_FENCED): the batch fails with the broker's
+    /// code, and every later send with `.idempotenceFailed`.
+    @Test(arguments: [Int16(31), 53, 90])
+    func produceRefusalsAreFatal(code: Int16) async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["fatal": 1])
+        defer { Task { await cluster.stop() } }
+        let producer = try Self.producer(cluster)
+        try await cluster.pushRequestErrors(apiKey: 0, errors: [code])
+        await #expect {
+            try await producer.send(KafkaProducerRecord(topic: "fatal", value: Support.value("refused")))
+        } throws: { error in
+            (error as? KafkaProducerError)?.brokerErrorCode == KafkaErrorCode(rawValue: code)
+        }
+        await #expect {
+            try await producer.send(KafkaProducerRecord(topic: "fatal", value: Support.value("later")))
+        } throws: { error in
+            guard let error = error as? KafkaProducerError else { return false }
+            return error.code == .idempotenceFailed && error.brokerErrorCode == KafkaErrorCode(rawValue: code)
+        }
+        await producer.close()
+        #expect(try await cluster.storedBatches(topic: "fatal", partition: 0).isEmpty)
     }
 
     /// INVALID_PRODUCER_EPOCH: the broker knows a newer epoch of this producer id. The batch

@@ -316,8 +316,13 @@ final class Sender: @unchecked Sendable {
         return !isAborting && batch.attempts <= configuration.retries && deadline > now
     }
 
-    /// Queues a batch again after the retry backoff.
+    /// Queues a batch again after the retry backoff (or fails it, once idempotence failed for
+    /// good: it could never be sent again).
     private func retry(_ batch: ProducerBatch, error: KafkaProducerError, refreshMetadata: Bool) {
+        if let fatal = idempotence?.fatalError {
+            finish([batch], error: { _ in fatal })
+            return
+        }
         if refreshMetadata { isMetadataRefreshNeeded = true }
         let backoff = retryBackoff(attempts: batch.attempts)
         logger.debug(

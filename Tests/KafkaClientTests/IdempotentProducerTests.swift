@@ -264,6 +264,24 @@ struct IdempotentProducerTests {
         #expect(try await cluster.storedBatches(topic: "fatal", partition: 0).isEmpty)
     }
 
+    /// A batch in flight when the producer turns fatal, answered with a retriable error, fails
+    /// at once with `.idempotenceFailed` instead of waiting for its delivery timeout.
+    @Test func batchesInFlightFailWithTheFatalError() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["late": 1])
+        defer { Task { await cluster.stop() } }
+        let producer = try Self.producer(
+            cluster, ["linger.ms": "0", "batch.size": "150", "delivery.timeout.ms": "20000"])
+        _ = try await producer.send(KafkaProducerRecord(topic: "late", value: Support.value("warm-up")))
+        try await cluster.setRTT(broker: 1, milliseconds: 100)
+        try await cluster.pushRequestErrors(apiKey: 0, errors: [31, 6])
+        let padding = String(repeating: "x", count: 100)
+        let reports = try await Support.enqueueAll(
+            producer, topic: "late", count: 2, key: { _ in nil }, suffix: padding)
+        await producer.close()
+        let codes = reports.sorted { $0.recordIDs[0] < $1.recordIDs[0] }.map { $0.error?.code }
+        #expect(codes == [.brokerError, .idempotenceFailed])
+    }
+
     /// INVALID_PRODUCER_EPOCH: the broker knows a newer epoch of this producer id. The batch
     /// fails with that error, and the producer fetches a new producer id for what follows.
     @Test func invalidProducerEpochFetchesANewProducerId() async throws {

@@ -59,11 +59,13 @@ enum ProducerTestSupport {
     /// Enqueues `count` records `record-i` in order (the bulk path) and collects their reports
     /// until all are accounted for.
     static func enqueueAll(
-        _ producer: KafkaProducer, topic: String, count: Int, key: (Int) -> String? = { _ in nil }
+        _ producer: KafkaProducer, topic: String, count: Int, key: (Int) -> String? = { _ in nil },
+        suffix: String = ""
     ) async throws -> [KafkaDeliveryReport] {
         let records = (0..<count).map { i in
             KafkaProducerRecord(
-                topic: topic, key: key(i).map { ByteBuffer(string: $0) }, value: ByteBuffer(string: "record-\(i)"))
+                topic: topic, key: key(i).map { ByteBuffer(string: $0) },
+                value: ByteBuffer(string: "record-\(i)\(suffix)"))
         }
         try await producer.enqueue(contentsOf: records)
         await producer.flush()

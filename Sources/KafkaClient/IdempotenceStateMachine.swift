@@ -78,8 +78,17 @@ struct IdempotenceStateMachine {
     /// Partitions where a batch failed without knowing whether the broker wrote it, with the
     /// sequence that follows it.
     private var unresolved: [TopicPartition: Int32] = [:]
-    /// Partitions whose outstanding batches restart from 0 at the next epoch bump, and why.
-    private var pendingResets: [TopicPartition: SequenceResetReason] = [:]
+    /// A partition whose sequences must restart, once the batches before the gap are done.
+    private struct PendingReset {
+        var reason: SequenceResetReason
+        /// The sequence where the gap is. Outstanding batches below it may have been written
+        /// and keep their sequences until they are done; those from it on cannot have been
+        /// written (a broker refuses everything after a gap) and get new ones.
+        var gap: Int32
+    }
+
+    /// Partitions whose outstanding batches restart from 0 under a new epoch, and why.
+    private var pendingResets: [TopicPartition: PendingReset] = [:]
     /// A new producer id is needed instead of an epoch bump.
     private var isNewProducerIdRequired = false
 
@@ -87,10 +96,10 @@ struct IdempotenceStateMachine {
     var needsProducerId: Bool { producerIdAndEpoch == nil && fatalError == nil }
 
     /// A producer id arrived (at start, or after an epoch ran out or was refused). Partitions
-    /// waiting for a reset restart under it.
+    /// waiting for a reset restart under it as soon as nothing before their gap is outstanding.
     mutating func producerIdReceived(_ id: ProducerIdAndEpoch) -> [SequenceReset] {
         producerIdAndEpoch = id
-        return applyPendingResets()
+        return applyResets(pendingResets.keys.filter(isResetApplicable))
     }
 
     /// Idempotence cannot continue: nothing more is drained.
@@ -99,19 +108,29 @@ struct IdempotenceStateMachine {
     }
 
     /// Runs before each drain: settles partitions with unresolved sequences once nothing of
-    /// theirs is outstanding, then bumps the epoch if any partition needs its sequences reset
-    /// (or drops the producer id when a new one is needed, or the epoch is at its maximum).
+    /// theirs is outstanding, then restarts the sequences of partitions whose reset can apply
+    /// (nothing before their gap is outstanding any more), bumping the epoch if one of them is
+    /// already on the current epoch — or drops the producer id when a new one is needed, or the
+    /// epoch is at its maximum.
     mutating func prepareToDrain() -> [SequenceReset] {
         resolveSequences()
         guard fatalError == nil, let current = producerIdAndEpoch else { return [] }
-        if isNewProducerIdRequired || (!pendingResets.isEmpty && current.epoch == .max) {
+        if isNewProducerIdRequired {
             isNewProducerIdRequired = false
             producerIdAndEpoch = nil
             return []
         }
-        guard !pendingResets.isEmpty else { return [] }
-        producerIdAndEpoch = ProducerIdAndEpoch(producerId: current.producerId, epoch: current.epoch + 1)
-        return applyPendingResets()
+        let applicable = pendingResets.keys.filter(isResetApplicable)
+        guard !applicable.isEmpty else { return [] }
+        // A partition still on an older epoch (stale) restarts under the current one without a bump.
+        if applicable.contains(where: { partitions[$0]?.producerIdAndEpoch == current }) {
+            if current.epoch == .max {
+                producerIdAndEpoch = nil
+                return []
+            }
+            producerIdAndEpoch = ProducerIdAndEpoch(producerId: current.producerId, epoch: current.epoch + 1)
+        }
+        return applyResets(applicable)
     }
 
     /// Whether `batch`, the first queued batch of its partition, may be drained now.
@@ -125,6 +144,11 @@ struct IdempotenceStateMachine {
         guard fatalError == nil, let current = producerIdAndEpoch else { return false }
         let topicPartition = batch.topicPartition
         guard let entry = partitions[topicPartition] else { return !batch.hasSequence }
+        if let reset = pendingResets[topicPartition] {
+            // Only batches before the gap go (with their sequences) until the reset applies.
+            return batch.hasSequence && entry.outstanding.first === batch
+                && batch.producerState.baseSequence < reset.gap
+        }
         if batch.hasSequence { return entry.outstanding.first === batch }
         if !entry.outstanding.isEmpty && entry.producerIdAndEpoch != current { return false }
         return unresolved[topicPartition] == nil
@@ -160,22 +184,23 @@ struct IdempotenceStateMachine {
             acknowledged(batch)
             return .completeAsDuplicate
         case .outOfOrderSequenceNumber where mayRetry:
-            let unresolvedNext = unresolved[topicPartition]
-            if unresolvedNext == nil && (batch.sequenceHasBeenReset || !isNextSequence(batch)) {
-                // An earlier batch is not acknowledged yet: once it is (or fails and resets the
-                // partition), this one goes again as it is.
+            if batch.sequenceHasBeenReset || partitions[topicPartition]?.outstanding.first !== batch {
+                // An earlier batch is not acknowledged yet (or the answer is about sequences the
+                // batch no longer has): once it is, this one goes again as it is.
                 return .retry
             }
-            if unresolvedNext == nil || unresolvedNext == batch.producerState.baseSequence {
-                // It directly follows the last acknowledged (or unresolved) batch, so the broker
-                // really lost something: restart the partition under a new epoch.
-                pendingResets[topicPartition] = .outOfOrderSequence
-            }
+            // Nothing before it is left to fill the gap: the broker lost data, or batches whose
+            // fate was unknown were not written. Restart the partition under a new epoch. (Java
+            // waits here while an unresolved sequence is not the batch's own, which never ends
+            // before the delivery timeout when two batches in a row were lost.)
+            requestReset(topicPartition, .outOfOrderSequence, gap: batch.producerState.baseSequence)
             return .retry
         case .unknownProducerId where mayRetry:
             // The broker has no state for this producer here; a new epoch starting at sequence 0
             // is accepted. A batch already re-stamped answers for its old sequences.
-            if !batch.sequenceHasBeenReset { pendingResets[topicPartition] = .unknownProducerId }
+            if !batch.sequenceHasBeenReset {
+                requestReset(topicPartition, .unknownProducerId, gap: batch.producerState.baseSequence)
+            }
             return .retry
         default:
             if error.isRetriable && mayRetry && error != .invalidProducerEpoch { return .retry }
@@ -209,7 +234,7 @@ struct IdempotenceStateMachine {
             if batch.attempts > 0 {
                 markUnresolved(batch)
             } else {
-                pendingResets[topicPartition] = .failedBatch
+                requestReset(topicPartition, .failedBatch, gap: batch.producerState.baseSequence)
             }
             return
         }
@@ -222,17 +247,17 @@ struct IdempotenceStateMachine {
                     "the broker refused idempotent writes to \(topicPartition) (\(brokerError)); set "
                         + "enable.idempotence=false to produce without it", brokerErrorCode: brokerError))
         case .outOfOrderSequenceNumber:
-            pendingResets[topicPartition] = .outOfOrderSequence
+            requestReset(topicPartition, .outOfOrderSequence, gap: batch.producerState.baseSequence)
         case .unknownProducerId:
-            pendingResets[topicPartition] = .unknownProducerId
+            requestReset(topicPartition, .unknownProducerId, gap: batch.producerState.baseSequence)
         case .invalidProducerEpoch:
-            pendingResets[topicPartition] = .invalidProducerEpoch
+            requestReset(topicPartition, .invalidProducerEpoch, gap: batch.producerState.baseSequence)
             isNewProducerIdRequired = true
         case .requestTimedOut, .notEnoughReplicasAfterAppend, .networkException:
             // The leader may have written it before the error.
             markUnresolved(batch)
         default:
-            pendingResets[topicPartition] = .failedBatch
+            requestReset(topicPartition, .failedBatch, gap: batch.producerState.baseSequence)
         }
     }
 
@@ -251,6 +276,16 @@ struct IdempotenceStateMachine {
         unresolved[topicPartition] != nil
     }
 
+    /// The sequence after the partition's unresolved batches, if any (tests, logs).
+    func unresolvedSequence(_ topicPartition: TopicPartition) -> Int32? {
+        unresolved[topicPartition]
+    }
+
+    /// The last sequence the partition's broker acknowledged, if any (tests, logs).
+    func lastAckedSequence(_ topicPartition: TopicPartition) -> Int32? {
+        partitions[topicPartition]?.lastAckedSequence
+    }
+
     // MARK: - Private
 
     private mutating func acknowledged(_ batch: ProducerBatch) {
@@ -267,9 +302,22 @@ struct IdempotenceStateMachine {
         partitions[topicPartition] = entry
     }
 
-    private func isNextSequence(_ batch: ProducerBatch) -> Bool {
-        let lastAcked = partitions[batch.topicPartition]?.lastAckedSequence ?? -1
-        return batch.producerState.baseSequence == ProducerBatch.sequence(lastAcked, plus: 1)
+    /// Asks for the partition's sequences to restart at the next bump; the first reason given
+    /// is the one reported.
+    private mutating func requestReset(_ topicPartition: TopicPartition, _ reason: SequenceResetReason, gap: Int32) {
+        if var pending = pendingResets[topicPartition] {
+            // The earliest gap counts: nothing after it can have been written either.
+            pending.gap = min(pending.gap, gap)
+            pendingResets[topicPartition] = pending
+        } else {
+            pendingResets[topicPartition] = PendingReset(reason: reason, gap: gap)
+        }
+    }
+
+    /// Whether every outstanding batch before the partition's gap is done.
+    private func isResetApplicable(_ topicPartition: TopicPartition) -> Bool {
+        guard let reset = pendingResets[topicPartition] else { return false }
+        return partitions[topicPartition]?.outstanding.allSatisfy { $0.producerState.baseSequence >= reset.gap } ?? true
     }
 
     private mutating func markUnresolved(_ batch: ProducerBatch) {
@@ -290,17 +338,18 @@ struct IdempotenceStateMachine {
             unresolved[topicPartition] = nil
             let lastAcked = entry.lastAckedSequence ?? -1
             if ProducerBatch.sequence(lastAcked, plus: 1) != entry.nextSequence {
-                pendingResets[topicPartition] = pendingResets[topicPartition] ?? .unresolvedSequence
+                requestReset(topicPartition, .unresolvedSequence, gap: entry.nextSequence)
             }
         }
     }
 
-    /// Restarts the sequences of every partition waiting for it under the current producer id
-    /// and epoch: its outstanding batches are re-stamped from 0 in order.
-    private mutating func applyPendingResets() -> [SequenceReset] {
-        guard let current = producerIdAndEpoch, !pendingResets.isEmpty else { return [] }
+    /// Restarts the sequences of `topicPartitions` under the current producer id and epoch: their
+    /// outstanding batches (all after the gap) are re-stamped from 0 in order.
+    private mutating func applyResets(_ topicPartitions: [TopicPartition]) -> [SequenceReset] {
+        guard let current = producerIdAndEpoch else { return [] }
         var resets: [SequenceReset] = []
-        for (topicPartition, reason) in pendingResets.sorted(by: { $0.key < $1.key }) {
+        for topicPartition in topicPartitions.sorted() {
+            guard let reset = pendingResets.removeValue(forKey: topicPartition) else { continue }
             var entry = partitions[topicPartition] ?? PartitionEntry(producerIdAndEpoch: current)
             var sequence: Int32 = 0
             for batch in entry.outstanding {
@@ -316,10 +365,9 @@ struct IdempotenceStateMachine {
             unresolved[topicPartition] = nil
             resets.append(
                 SequenceReset(
-                    topicPartition: topicPartition, reason: reason, producerIdAndEpoch: current,
+                    topicPartition: topicPartition, reason: reset.reason, producerIdAndEpoch: current,
                     rewrittenBatches: entry.outstanding.count))
         }
-        pendingResets = [:]
         return resets
     }
 }

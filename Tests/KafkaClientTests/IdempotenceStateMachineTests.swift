@@ -85,6 +85,36 @@ struct IdempotenceStateMachineTests {
         #expect(simulation.broker.written[0]?.map(\.producerEpoch) == [1, 1, 1])
     }
 
+    /// A reset waits for the batches before its gap: sequence 0 is being retried when sequence 1
+    /// fails for good. Re-stamping sequence 0 while its retry may be written would let it be
+    /// written twice (once per epoch) — what the random schedules found. It keeps its sequence
+    /// until it is done; only the batches after the gap restart under the new epoch.
+    @Test("a reset waits until the batches before the gap are done, so none is written twice")
+    func resetWaitsForBatchesBeforeTheGap() {
+        let simulation = Simulation(partitions: 1)
+        for _ in 0..<3 { simulation.append(partition: 0) }
+        simulation.pump()
+        simulation.deliverOldest(.error(.notLeaderOrFollower))  // sequence 0: retried
+        simulation.deliverOldest(.error(.invalidRecord))  // sequence 1: fails for good
+        simulation.deliverOldest()  // sequence 2: out of order at the broker, retried
+        let retry = simulation.pump()
+        #expect(retry.flatMap(\.sent) == [KafkaProducerState(producerId: 7000, producerEpoch: 0, baseSequence: 0)])
+        #expect(simulation.resets.isEmpty, "no reset while sequence 0 may still be written")
+        simulation.deliverOldest(.lostAfterWrite)  // written, answer lost: retried as it is
+        let again = simulation.pump()
+        #expect(again.flatMap(\.sent) == [KafkaProducerState(producerId: 7000, producerEpoch: 0, baseSequence: 0)])
+        simulation.deliverOldest()  // the broker recognises the duplicate
+        simulation.runToCompletion()
+        #expect(simulation.resets.map(\.reason) == [.failedBatch])
+        let appended = simulation.appended[0]!
+        #expect(simulation.broker.logs[0] == [appended[0], appended[2]])
+        #expect(
+            simulation.broker.written[0] == [
+                KafkaProducerState(producerId: 7000, producerEpoch: 0, baseSequence: 0),
+                KafkaProducerState(producerId: 7000, producerEpoch: 1, baseSequence: 0),
+            ])
+    }
+
     /// The broker lost the producer's state (retention removed its records) and answers
     /// OUT_OF_ORDER_SEQUENCE_NUMBER for the very next sequence: a real gap, so the partition
     /// restarts under a new epoch and the batch is written.
@@ -281,7 +311,7 @@ struct IdempotenceStateMachineTests {
     /// Random schedules of appends and faults (retriable refusals, connections lost before and
     /// after the broker wrote a request) over three partitions with five requests in flight: the
     /// broker's log must end up holding every record once, in append order, with no epoch bump.
-    @Test("random fault schedules: every record once, in order, no epoch bump", arguments: 1...30)
+    @Test("random fault schedules: every record once, in order, no epoch bump", arguments: 1...200)
     func randomSchedules(seed: UInt64) {
         var random = SplitMix64(seed: seed)
         let simulation = Simulation(partitions: 3)
@@ -311,6 +341,67 @@ struct IdempotenceStateMachineTests {
         #expect(simulation.resets.isEmpty)
         let ids = simulation.appended.values.flatMap { $0 }
         #expect(ids.allSatisfy { simulation.acknowledged[$0] != nil })
+    }
+
+    /// Random schedules with the faults that bump the epoch too: batches refused for good
+    /// (INVALID_RECORD), the broker forgetting the producer (retention) or answering as if it had
+    /// (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER), and requests lost after their delivery
+    /// timeout (written or not). Records may fail then, but the broker's log must
+    /// never hold a record twice or out of append order, every acknowledged offset must hold
+    /// its record, every record must end acknowledged or failed, and nothing may get stuck.
+    @Test("random schedules with epoch bumps: no duplicates, no reordering, nothing lost silently", arguments: 1...200)
+    func randomSchedulesWithBumps(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let simulation = Simulation(partitions: 2)
+        for _ in 0..<400 {
+            switch random.next() % 20 {
+            case 0...7:
+                simulation.append(partition: Int32(random.next() % 2), count: 1 + Int(random.next() % 3))
+            case 8...10:
+                simulation.pump()
+            case 11:
+                // Retention removes a producer's state only once its batches are old: never while
+                // one of them is unacknowledged.
+                let partition = Int32(random.next() % 2)
+                if simulation.machine.outstandingBatches(TopicPartition(topic: "t", partition: partition)).isEmpty {
+                    simulation.broker.forgetProducer(partition: partition)
+                }
+            default:
+                guard !simulation.inFlight.isEmpty else { continue }
+                switch random.next() % 14 {
+                case 0: simulation.deliverOldest(.error(.notLeaderOrFollower))
+                case 1: simulation.deliverOldest(.error(.invalidRecord))
+                case 2: simulation.deliverOldest(.lostAfterWrite)
+                case 3: simulation.deliverOldest(.lostAfterWrite, mayRetry: false)
+                case 4: simulation.deliverOldest(.lostBeforeWrite, mayRetry: false)
+                // The broker lost its state for the producer (answers for batches it does not have).
+                case 5: simulation.deliverOldest(.error(.unknownProducerId))
+                case 6: simulation.deliverOldest(.error(.outOfOrderSequenceNumber))
+                default: simulation.deliverOldest()
+                }
+            }
+        }
+        simulation.runToCompletion()
+
+        let failed = Set(simulation.failed.flatMap { $0.batch.records.map(\.id) })
+        for partition in Int32(0)..<2 {
+            let appended = simulation.appended[partition] ?? []
+            let log = simulation.broker.logs[partition] ?? []
+            #expect(Set(log).count == log.count, "partition \(partition): a record written twice")
+            let position = Dictionary(uniqueKeysWithValues: appended.enumerated().map { ($1, $0) })
+            let positions = log.map { position[$0]! }
+            #expect(positions == positions.sorted(), "partition \(partition): log out of append order")
+            for id in appended {
+                if let offset = simulation.acknowledged[id] {
+                    #expect(!failed.contains(id), "record \(id) both acknowledged and failed")
+                    #expect(
+                        offset >= 0 && offset < log.count && log[Int(offset)] == id, "record \(id) offset \(offset)")
+                } else {
+                    #expect(failed.contains(id), "record \(id) neither acknowledged nor failed")
+                }
+            }
+        }
+        #expect(!simulation.accumulator.hasIncompleteBatches)
     }
 
     @Test("sequences wrap from Int32.max to 0, as Kafka's incrementSequence")

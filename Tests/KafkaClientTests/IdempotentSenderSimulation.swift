@@ -67,6 +67,15 @@ struct SequenceCheckingBroker {
     mutating func forgetProducer(partition: Int32) {
         entries[partition] = nil
     }
+
+    /// Whether the batch is one of the cached (already written) ones.
+    func hasWritten(partition: Int32, state: KafkaProducerState, recordCount: Int) -> Bool {
+        guard let entry = entries[partition], entry.producerId == state.producerId,
+            entry.epoch == state.producerEpoch
+        else { return false }
+        let lastSequence = ProducerBatch.sequence(state.baseSequence, plus: recordCount - 1)
+        return entry.batches.contains { $0.firstSequence == state.baseSequence && $0.lastSequence == lastSequence }
+    }
 }
 
 /// Drives the real `RecordAccumulator` and `IdempotenceStateMachine` exactly the way `Sender`
@@ -186,7 +195,19 @@ final class IdempotentSenderSimulation {
                 }
             }
         case .error(let code):
-            for batch in request.batches {
+            for (batch, state) in zip(request.batches, request.sent) {
+                let partition = batch.topicPartition.partition
+                if !code.isRetriable
+                    && broker.hasWritten(partition: partition, state: state, recordCount: batch.recordCount)
+                {
+                    // A broker refuses for good only what it never wrote; a repeat of a written
+                    // batch is answered as the duplicate it is.
+                    let (answer, offset) = broker.append(
+                        partition: partition, state: state, records: batch.records.map(\.id))
+                    apply(
+                        machine.handleResponse(batch, error: answer, mayRetry: mayRetry), batch, offset: offset, answer)
+                    continue
+                }
                 if code == .messageTooLarge, let halves = accumulator.splitForRetry(batch) {
                     machine.replace(batch, with: halves)
                     continue

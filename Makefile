@@ -1,7 +1,7 @@
 # Tributary's commands. `make test` is what CI runs (.ci/run).
 SWIFT ?= swift
 
-.PHONY: demo test bootstrap build test-only format lint bench bench-produce test-cluster clean
+.PHONY: demo test bootstrap build test-only format lint bench bench-produce stress test-cluster clean
 
 ## Installs what is missing, builds, starts a local test cluster and pipes sample records through
 ## `tributary produce`, showing the partition and offset each one got.
@@ -41,6 +41,12 @@ bench: bootstrap
 ## prints records/s, MB/s, CPU seconds, peak RSS and the ratios.
 bench-produce: bootstrap
 	bash scripts/bench-produce.sh --repeat 3 --acks all
+
+## Long randomized runs: the idempotent sender's fault schedules with 20,000 seeds each
+## (TRIBUTARY_STRESS_SEEDS=N for another count).
+stress: bootstrap
+	$(SWIFT) build --build-tests
+	TRIBUTARY_STRESS_SEEDS=$${TRIBUTARY_STRESS_SEEDS:-20000} $(SWIFT) test --skip-build --filter IdempotenceStateMachineTests
 
 ## A local mock Kafka cluster (librdkafka's) for demos: prints its bootstrap list, runs until Ctrl-C.
 test-cluster: bootstrap

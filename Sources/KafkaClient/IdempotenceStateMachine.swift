@@ -138,8 +138,8 @@ struct IdempotenceStateMachine {
     /// A batch with sequences (a retry) goes only as the partition's first outstanding batch, so
     /// it cannot overtake an earlier one and a broker's out-of-order answer cannot cascade. A
     /// new batch waits while the partition still has outstanding batches of an older epoch (the
-    /// new epoch restarts at 0, which must not reach the broker before them) or an unresolved
-    /// sequence.
+    /// new epoch restarts at 0, which must not reach the broker before them), a retry on its way,
+    /// or an unresolved sequence.
     func canDrain(_ batch: ProducerBatch) -> Bool {
         guard fatalError == nil, let current = producerIdAndEpoch else { return false }
         let topicPartition = batch.topicPartition
@@ -151,6 +151,10 @@ struct IdempotenceStateMachine {
         }
         if batch.hasSequence { return entry.outstanding.first === batch }
         if !entry.outstanding.isEmpty && entry.producerIdAndEpoch != current { return false }
+        // Nothing new goes behind a retry until it is done: a retry may be a batch the broker
+        // wrote already, and it must still be among the broker's last 5 batches (its duplicate
+        // window) when it arrives, or it would look out of order and be written again.
+        if entry.outstanding.contains(where: { $0.attempts > 1 }) { return false }
         return unresolved[topicPartition] == nil
     }
 

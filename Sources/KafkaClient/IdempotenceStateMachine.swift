@@ -163,17 +163,20 @@ struct IdempotenceStateMachine {
     mutating func stamp(_ batch: ProducerBatch) {
         guard !batch.hasSequence, let current = producerIdAndEpoch else { return }
         let topicPartition = batch.topicPartition
-        var entry = partitions[topicPartition] ?? PartitionEntry(producerIdAndEpoch: current)
-        if entry.producerIdAndEpoch != current && entry.outstanding.isEmpty {
-            // The epoch changed because of another partition and this one's older batches are
-            // done: its sequences restart at 0 under the new epoch.
-            entry = PartitionEntry(producerIdAndEpoch: current)
+        let isCurrent = partitions[topicPartition].map {
+            $0.producerIdAndEpoch == current || !$0.outstanding.isEmpty
         }
+        if isCurrent != true {
+            // A new partition, or the epoch changed because of another partition and this one's
+            // older batches are done: its sequences restart at 0 under the current epoch.
+            partitions[topicPartition] = PartitionEntry(producerIdAndEpoch: current)
+        }
+        // Mutated in place: a copy of the entry would copy its outstanding list per batch.
+        let sequence = partitions[topicPartition]!.nextSequence
         batch.producerState = KafkaProducerState(
-            producerId: current.producerId, producerEpoch: current.epoch, baseSequence: entry.nextSequence)
-        entry.nextSequence = ProducerBatch.sequence(entry.nextSequence, plus: batch.recordCount)
-        entry.outstanding.append(batch)
-        partitions[topicPartition] = entry
+            producerId: current.producerId, producerEpoch: current.epoch, baseSequence: sequence)
+        partitions[topicPartition]!.nextSequence = ProducerBatch.sequence(sequence, plus: batch.recordCount)
+        partitions[topicPartition]!.outstanding.append(batch)
     }
 
     /// Decides what the broker's answer for a batch means. `mayRetry` says whether the retry
@@ -229,11 +232,9 @@ struct IdempotenceStateMachine {
     /// accounted for.
     mutating func batchFailed(_ batch: ProducerBatch, brokerError: KafkaErrorCode?) {
         let topicPartition = batch.topicPartition
-        guard batch.hasSequence, var entry = partitions[topicPartition],
-            let index = entry.outstanding.firstIndex(where: { $0 === batch })
+        guard batch.hasSequence, let index = partitions[topicPartition]?.outstanding.firstIndex(where: { $0 === batch })
         else { return }
-        entry.outstanding.remove(at: index)
-        partitions[topicPartition] = entry
+        partitions[topicPartition]!.outstanding.remove(at: index)
         guard let brokerError else {
             if batch.attempts > 0 {
                 markUnresolved(batch)
@@ -280,30 +281,20 @@ struct IdempotenceStateMachine {
         unresolved[topicPartition] != nil
     }
 
-    /// The sequence after the partition's unresolved batches, if any (tests, logs).
-    func unresolvedSequence(_ topicPartition: TopicPartition) -> Int32? {
-        unresolved[topicPartition]
-    }
-
-    /// The last sequence the partition's broker acknowledged, if any (tests, logs).
-    func lastAckedSequence(_ topicPartition: TopicPartition) -> Int32? {
-        partitions[topicPartition]?.lastAckedSequence
-    }
-
     // MARK: - Private
 
     private mutating func acknowledged(_ batch: ProducerBatch) {
         let topicPartition = batch.topicPartition
-        guard batch.hasSequence, var entry = partitions[topicPartition] else { return }
-        if let index = entry.outstanding.firstIndex(where: { $0 === batch }) { entry.outstanding.remove(at: index) }
-        let state = batch.producerState
-        if state.producerId == entry.producerIdAndEpoch.producerId
-            && state.producerEpoch == entry.producerIdAndEpoch.epoch
-        {
-            let last = batch.lastSequence
-            if entry.lastAckedSequence.map({ last > $0 }) ?? true { entry.lastAckedSequence = last }
+        guard batch.hasSequence, let owner = partitions[topicPartition]?.producerIdAndEpoch else { return }
+        if let index = partitions[topicPartition]!.outstanding.firstIndex(where: { $0 === batch }) {
+            partitions[topicPartition]!.outstanding.remove(at: index)
         }
-        partitions[topicPartition] = entry
+        let state = batch.producerState
+        guard state.producerId == owner.producerId && state.producerEpoch == owner.epoch else { return }
+        let last = batch.lastSequence
+        if partitions[topicPartition]!.lastAckedSequence.map({ last > $0 }) ?? true {
+            partitions[topicPartition]!.lastAckedSequence = last
+        }
     }
 
     /// Asks for the partition's sequences to restart at the next bump; the first reason given

@@ -52,7 +52,7 @@ final class Sender: @unchecked Sendable {
     /// Compression state reused from batch to batch.
     private let compressionContext = KafkaCompressionContext()
     /// Producer id, epoch and sequences; nil without `enable.idempotence`.
-    private(set) var idempotence: IdempotenceStateMachine?
+    private var idempotence: IdempotenceStateMachine?
     private var isProducerIdRequestInFlight = false
     private var producerIdRetryAt: NIODeadline?
     private var producerIdFailures = 0

@@ -477,6 +477,8 @@ final class RecordAccumulator: Sendable {
         }
     }
 
+    /// Inserts a batch at the front of its partition, behind retries with lower sequences (a
+    /// batch without sequences goes to the very front).
     private static func insertInSequenceOrder(_ batch: ProducerBatch, state: inout State) {
         // The topic's queues exist: the batch was appended to them.
         let queues = state.topics[batch.topicPartition.topic]!
@@ -511,15 +513,9 @@ final class RecordAccumulator: Sendable {
                 state.flushWaiters[index].remaining.insert(first.serial)
                 state.flushWaiters[index].remaining.insert(second.serial)
             }
-            if first.hasSequence {
-                Self.insertInSequenceOrder(second, state: &state)
-                Self.insertInSequenceOrder(first, state: &state)
-            } else {
-                let queues = state.topics[batch.topicPartition.topic]!
-                queues.ensurePartition(batch.topicPartition.partition)
-                queues.partitions[Int(batch.topicPartition.partition)].prepend(second)
-                queues.partitions[Int(batch.topicPartition.partition)].prepend(first)
-            }
+            // Without sequences both go to the very front, second first.
+            Self.insertInSequenceOrder(second, state: &state)
+            Self.insertInSequenceOrder(first, state: &state)
             return (first, second)
         }
     }

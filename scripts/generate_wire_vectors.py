@@ -36,7 +36,7 @@ BYTE_FIELDS = {"records", "authBytes"}
 UUID_FIELDS = {"topicId"}
 BITFIELDS = {"topicAuthorizedOperations", "clusterAuthorizedOperations"}
 
-# Batch "A" from /work/shared/kafka-protocol/test-vectors.md §5 (opaque to the message codec).
+# Batch "A" from Tests/Vectors/test-vectors.md §5 (opaque to the message codec).
 BATCH_A = bytes.fromhex(
     "00000000000000000000003dffffffff02e641a44b0000000000000000018bcfe568000000018bcfe568"
     "00ffffffffffffffffffffffffffff0000000116000000010a68656c6c6f00")

@@ -52,7 +52,7 @@ enum BrokerConnectionError {
     static func encodingFailed(_ request: BrokerRequestInfo, broker: BrokerIdentity, cause: any Error & Sendable)
         -> KafkaProducerError
     {
-        KafkaProducerError(.protocolError, "\(request) to \(broker) could not be encoded", cause: cause)
+        KafkaProducerError(.encodingFailed, "\(request) to \(broker) could not be encoded", cause: cause)
     }
 
     /// The TCP connection could not be made.

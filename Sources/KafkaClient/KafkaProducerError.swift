@@ -17,6 +17,8 @@ public struct KafkaProducerError: Error, Sendable, CustomStringConvertible {
             case serializationFailed
             case protocolError
             case idempotenceFailed
+            case encodingFailed
+            case cancelled
         }
         fileprivate let base: Base
 
@@ -48,6 +50,13 @@ public struct KafkaProducerError: Error, Sendable, CustomStringConvertible {
         /// its idempotent writes (authorization, a broker too old). Every record not yet delivered
         /// fails with it, and so does every later send; `brokerErrorCode` says why.
         public static let idempotenceFailed = Code(base: .idempotenceFailed)
+
+        /// A request could not be encoded at the version the broker offers (a field that version
+        /// cannot express): a client-side failure, reported at once and not retried.
+        public static let encodingFailed = Code(base: .encodingFailed)
+        /// The task waiting to append (for metadata, `buffer.memory` or room for its delivery
+        /// reports) was cancelled; the records from the failing one on were not accepted.
+        public static let cancelled = Code(base: .cancelled)
 
         public var description: String { base.rawValue }
     }

@@ -53,16 +53,20 @@ final class RecordAccumulator: Sendable {
     /// reference, so that a run of records for one topic finds it with one dictionary lookup.
     /// Guarded by the accumulator's lock.
     private final class TopicQueues: @unchecked Sendable {
+        let name: String
         var partitions: [PartitionQueue] = []
         let partitionerState: KafkaPartitioner.TopicState
 
-        init(partitionerState: KafkaPartitioner.TopicState) {
+        init(name: String, partitionerState: KafkaPartitioner.TopicState) {
+            self.name = name
             self.partitionerState = partitionerState
         }
+    }
 
-        func ensurePartition(_ partition: Int32) {
-            while partitions.count <= Int(partition) { partitions.append(PartitionQueue()) }
-        }
+    /// A partition queue's place in `State.drainOrder`.
+    private struct DrainSlot {
+        var queues: TopicQueues
+        var slot: Int
     }
 
     /// What a slice of appends keeps of the topic it last looked up.
@@ -93,6 +97,12 @@ final class RecordAccumulator: Sendable {
         var nextWaiterID: UInt64 = 0
         /// Serials of batches created and not yet completed.
         var incomplete: Set<UInt64> = []
+        /// Every partition queue, in the order they were created: `drain` walks it from where
+        /// the node's last drain stopped (Java's per-node drain index), so that under backlog
+        /// every partition gets its turn instead of the first ones taking every request.
+        var drainOrder: [DrainSlot] = []
+        /// Per node, the position in `drainOrder` its next drain starts at.
+        var drainIndex: [Int32: Int] = [:]
         var flushWaiters: [FlushWaiter] = []
         var isClosed = false
         /// Set when the producer cannot go on (idempotence failed): every append fails with it.
@@ -264,7 +274,7 @@ final class RecordAccumulator: Sendable {
             if let existing = state.topics[topicName] {
                 queues = existing
             } else {
-                queues = TopicQueues(partitionerState: state.partitioner.topicState(for: topicName))
+                queues = TopicQueues(name: topicName, partitionerState: state.partitioner.topicState(for: topicName))
                 state.topics[topicName] = queues
             }
             cache = TopicCache(name: topicName, metadata: topic, queues: queues)
@@ -272,6 +282,9 @@ final class RecordAccumulator: Sendable {
         let topic = cache!.metadata
         let queues = cache!.queues
         let partitionCount = Int32(topic.partitions.count)
+        // ClusterMetadata never holds a topic without partitions; this only keeps the
+        // partitioner's precondition out of reach of anything a broker can send.
+        guard partitionCount > 0 else { return .needsMetadata(topic: topicName) }
         let partition: Int32
         if let explicit = explicitPartition {
             guard explicit >= 0, explicit < partitionCount else {
@@ -286,7 +299,7 @@ final class RecordAccumulator: Sendable {
                 state: queues.partitionerState, rawKey: key, partitionCount: partitionCount,
                 availablePartitions: topic.availablePartitions)
         }
-        queues.ensurePartition(partition)
+        Self.ensurePartition(partition, of: queues, state: &state)
         let slot = Int(partition)
 
         var wake = false
@@ -320,6 +333,14 @@ final class RecordAccumulator: Sendable {
         }
         state.partitioner.recordAppended(state: queues.partitionerState, partition: partition, bytes: estimate)
         return .appended(wakeSender: wake)
+    }
+
+    /// Creates the queues up to `partition`, registering each in the drain order.
+    private static func ensurePartition(_ partition: Int32, of queues: TopicQueues, state: inout State) {
+        while queues.partitions.count <= Int(partition) {
+            state.drainOrder.append(DrainSlot(queues: queues, slot: queues.partitions.count))
+            queues.partitions.append(PartitionQueue())
+        }
     }
 
     // MARK: - Memory
@@ -441,27 +462,39 @@ final class RecordAccumulator: Sendable {
     }
 
     /// Takes the sendable first batch of each partition led by `node`, up to `maxSize` bytes of
-    /// records in total (at least one batch). The batches leave the queues; they come back with
+    /// records in total (at least one batch), starting where the node's previous drain stopped. The batches leave the queues; they come back with
     /// `reenqueue` for a retry or end with `complete`.
     func drain(node: Int32, now: NIODeadline, maxSize: Int, canDrain: (ProducerBatch) -> Bool) -> [ProducerBatch] {
         state.withLockedValue { state in
             var drained: [ProducerBatch] = []
             var size = 0
             let flushing = !state.flushWaiters.isEmpty || state.isClosed
-            outer: for (topic, queues) in state.topics {
-                for slot in queues.partitions.indices {
-                    guard let batch = queues.partitions[slot].first else { continue }
-                    let topicPartition = TopicPartition(topic: topic, partition: Int32(slot))
-                    guard state.metadata.leader(for: topicPartition) == node, canDrain(batch) else { continue }
-                    if let retryAfter = batch.retryAfter, retryAfter > now { continue }
-                    let full =
-                        queues.partitions[slot].count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
-                    guard full || flushing || batch.createdAt + settings.linger <= now else { continue }
-                    if !drained.isEmpty && size + batch.sizeInBytes > maxSize { break outer }
-                    size += batch.sizeInBytes
-                    drained.append(queues.partitions[slot].popFirst()!)
+            let count = state.drainOrder.count
+            guard count > 0 else { return [] }
+            let start = (state.drainIndex[node] ?? 0) % count
+            var next = start
+            for step in 0..<count {
+                let position = (start + step) % count
+                next = (position + 1) % count
+                let entry = state.drainOrder[position]
+                let queues = entry.queues
+                let slot = entry.slot
+                guard let batch = queues.partitions[slot].first else { continue }
+                let topicPartition = TopicPartition(topic: queues.name, partition: Int32(slot))
+                guard state.metadata.leader(for: topicPartition) == node, canDrain(batch) else { continue }
+                if let retryAfter = batch.retryAfter, retryAfter > now { continue }
+                let full =
+                    queues.partitions[slot].count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
+                guard full || flushing || batch.createdAt + settings.linger <= now else { continue }
+                if !drained.isEmpty && size + batch.sizeInBytes > maxSize {
+                    // The partition that did not fit goes first next time.
+                    next = position
+                    break
                 }
+                size += batch.sizeInBytes
+                drained.append(queues.partitions[slot].popFirst()!)
             }
+            state.drainIndex[node] = next
             return drained
         }
     }
@@ -482,7 +515,7 @@ final class RecordAccumulator: Sendable {
     private static func insertInSequenceOrder(_ batch: ProducerBatch, state: inout State) {
         // The topic's queues exist: the batch was appended to them.
         let queues = state.topics[batch.topicPartition.topic]!
-        queues.ensurePartition(batch.topicPartition.partition)
+        ensurePartition(batch.topicPartition.partition, of: queues, state: &state)
         let slot = Int(batch.topicPartition.partition)
         var position = 0
         if batch.hasSequence {

@@ -31,6 +31,8 @@ final class Sender: @unchecked Sendable {
     private var lastMetadataRefresh: NIODeadline?
     private var metadataRetryAt: NIODeadline?
     private var metadataFailures = 0
+    /// Why the last Metadata request failed (cleared by an answer), for max.block.ms errors.
+    private var lastMetadataError: KafkaProducerError?
     private var nextBootstrapIndex = 0
     /// One connection per node (bootstrap servers get negative ids), with reconnect backoff and
     /// idle close.
@@ -183,7 +185,7 @@ final class Sender: @unchecked Sendable {
                     [batch],
                     error: { _ in
                         KafkaProducerError(
-                            .protocolError, "could not encode the batch for \(batch.topicPartition)",
+                            .encodingFailed, "could not encode the batch for \(batch.topicPartition)",
                             cause: error as? KafkaWireError)
                     })
             }
@@ -436,7 +438,13 @@ final class Sender: @unchecked Sendable {
             switch result {
             case .success(let response):
                 let code = KafkaErrorCode(rawValue: response.errorCode)
-                if code == .none {
+                if code == .none, response.producerId < 0 || response.producerEpoch < 0 {
+                    self.producerIdFailed(
+                        KafkaProducerError(
+                            .protocolError,
+                            "broker \(connection.nodeId) answered InitProducerId with producer id \(response.producerId) and epoch \(response.producerEpoch), which cannot be used"
+                        ))
+                } else if code == .none {
                     self.producerIdFailures = 0
                     self.lastProducerIdError = nil
                     self.producerIdRetryAt = nil
@@ -507,6 +515,15 @@ final class Sender: @unchecked Sendable {
         }
     }
 
+    /// Ends every metadata wait with `error` (an encoding failure, close, abort).
+    private func failMetadataWaiters(error: KafkaProducerError) {
+        let waiters = metadataWaiters
+        metadataWaiters = [:]
+        for list in waiters.values {
+            for waiter in list { waiter.continuation.resume(throwing: error) }
+        }
+    }
+
     private func failExpiredMetadataWaiters(now: NIODeadline) {
         for (topic, waiters) in metadataWaiters {
             let (expired, waiting) = (waiters.filter { $0.deadline <= now }, waiters.filter { $0.deadline > now })
@@ -514,7 +531,7 @@ final class Sender: @unchecked Sendable {
             metadataWaiters[topic] = waiting.isEmpty ? nil : waiting
             let error = KafkaProducerError(
                 .metadataTimeout,
-                "topic \(topic) not present in metadata after max.block.ms (\(configuration.maxBlock.milliseconds) ms)\(metadata.topicErrors[topic].map { "; last error: \($0)" } ?? "")",
+                "topic \(topic) not present in metadata after max.block.ms (\(configuration.maxBlock.milliseconds) ms)\(metadata.topicErrors[topic].map { "; last error: \($0)" } ?? "")\(metadata.topicProblems[topic].map { "; \($0)" } ?? "")\(lastMetadataError.map { "; last error: \($0.message)" } ?? "")",
                 brokerErrorCode: metadata.topicErrors[topic])
             for waiter in expired { waiter.continuation.resume(throwing: error) }
         }
@@ -532,16 +549,27 @@ final class Sender: @unchecked Sendable {
         isMetadataRefreshNeeded = false
         metadataRetryAt = nil
         let topics = wantedTopics.keys.sorted()
-        let request = MetadataRequest(topicNames: topics, allowAutoTopicCreation: version >= 4)
+        // As Java's producer asks: auto-creation allowed, so the broker's auto.create.topics.enable
+        // decides (and Metadata v1–v3, which cannot say "not allowed", can be used at all).
+        let request = MetadataRequest(topicNames: topics, allowAutoTopicCreation: true)
         connection.send(request, version: version, expecting: MetadataResponse.self).whenComplete { result in
             self.isMetadataRequestInFlight = false
             switch result {
             case .success(let response):
                 self.apply(response, requested: topics)
+            case .failure(let error as KafkaProducerError) where error.code == .encodingFailed:
+                // Asking again would fail the same way: the waiters learn it now, not at max.block.ms.
+                self.logger.error("metadata request could not be encoded", metadata: ["error": "\(error)"])
+                // The topics nobody has metadata for yet are the ones that can have made it fail.
+                for topic in self.metadataWaiters.keys { self.wantedTopics[topic] = nil }
+                self.failMetadataWaiters(error: error)
+                self.metadataFailures += 1
+                self.metadataRetryAt = .now() + self.retryBackoff(attempts: self.metadataFailures)
             case .failure(let error):
                 self.metadataFailures += 1
                 self.isMetadataRefreshNeeded = true
                 self.metadataRetryAt = .now() + self.retryBackoff(attempts: self.metadataFailures)
+                self.lastMetadataError = self.producerError(error, node: connection.nodeId)
                 self.logger.debug("metadata request failed", metadata: ["error": "\(error)"])
             }
             self.wakeup()
@@ -552,6 +580,14 @@ final class Sender: @unchecked Sendable {
         let now = NIODeadline.now()
         metadata = metadata.updated(with: response)
         accumulator.updateMetadata(metadata)
+        lastMetadataError = nil
+        for problem in metadata.brokerProblems {
+            logger.warning("ignoring a broker entry of a metadata response", metadata: ["problem": "\(problem)"])
+        }
+        for (topic, problem) in metadata.topicProblems {
+            logger.warning(
+                "ignoring a topic of a metadata response", metadata: ["topic": "\(topic)", "problem": "\(problem)"])
+        }
         lastMetadataRefresh = now
         var missing = false
         for topic in requested where metadata.topics[topic] == nil {
@@ -567,7 +603,7 @@ final class Sender: @unchecked Sendable {
             metadataWaiters[topic] = nil
             for waiter in waiters { waiter.continuation.resume() }
         }
-        if missing || response.topics.contains(where: { $0.partitions.contains { $0.leaderId < 0 } }) {
+        if missing || ClusterMetadata.hasMissingLeaders(response, in: metadata) {
             // Topics being created, or leaders being elected: ask again after a backoff.
             metadataFailures += 1
             isMetadataRefreshNeeded = true
@@ -665,10 +701,7 @@ final class Sender: @unchecked Sendable {
         eventLoop.submit {
             self.isAborting = true
             self.finish(self.accumulator.drainAll(), error: { _ in error })
-            for waiters in self.metadataWaiters.values {
-                for waiter in waiters { waiter.continuation.resume(throwing: error) }
-            }
-            self.metadataWaiters = [:]
+            self.failMetadataWaiters(error: error)
         }.flatMap { self.closeConnections() }
     }
 
@@ -676,6 +709,8 @@ final class Sender: @unchecked Sendable {
     func closeConnections() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
             self.isShutDown = true
+            self.failMetadataWaiters(
+                error: KafkaProducerError(.producerClosed, "the producer closed while waiting for metadata"))
             self.timer?.cancel()
             self.timer = nil
             return self.pool.close()

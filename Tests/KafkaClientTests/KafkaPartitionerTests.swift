@@ -9,14 +9,14 @@ struct KafkaPartitionerTests {
 
     @Test("consistent: librdkafka 0048 table for several partition counts; null and empty keys go to 0")
     func consistent0048() throws {
-        let section = try SharedVectors.load()["librdkafka_partitioner_test_0048"] as! [String: Any]
+        let section = try KnownAnswers.load()["librdkafka_partitioner_test_0048"] as! [String: Any]
         let table = section["consistent_crc32"] as! [String: String]
         #expect(table.count == 5)
         for count: Int32 in [1, 2, 3, 5, 7, 12, 100, 1000] {
             var partitioner = KafkaPartitioner(strategy: .consistent, batchSize: 16384, ignoreKeys: false, seed: 1)
             for (name, hex) in table {
                 let key: ByteBuffer? = name == "NULL" ? nil : ByteBuffer(utf8: name)
-                let expected = Int32(SharedVectors.hex(hex) % UInt32(count))
+                let expected = Int32(KnownAnswers.hex(hex) % UInt32(count))
                 let chosen = partitioner.partition(
                     topic: "t", key: key, partitionCount: count, availablePartitions: Array(0..<count))
                 #expect(chosen == expected, "consistent(\(name)) n=\(count)")
@@ -48,7 +48,7 @@ struct KafkaPartitionerTests {
         ])
     func murmur2Keyed(strategy: KafkaPartitionerStrategy) throws {
         var partitioner = KafkaPartitioner(strategy: strategy, batchSize: 16384, ignoreKeys: false, seed: 3)
-        for entry in try SharedVectors.cases("java_partition_for_key") {
+        for entry in try KnownAnswers.cases("java_partition_for_key") {
             let key = ByteBuffer(utf8: entry["key"] as! String)
             for (count, expected) in entry["partitions"] as! [String: Int] {
                 let chosen = partitioner.partition(

@@ -91,7 +91,7 @@ struct KafkaProducerTests {
     /// (computed with Kafka's murmur2 and toPositive), checked on a 12-partition topic by reading
     /// back where each key was stored.
     @Test func keysLandWhereJavaPutsThem() async throws {
-        let table = try SharedVectors.cases("java_partition_for_key")
+        let table = try KnownAnswers.cases("java_partition_for_key")
         let cluster = try await KafkaTestCluster.start(brokers: 2, topics: ["keys": 12])
         defer { Task { await cluster.stop() } }
         let producer = try Support.producer(cluster)

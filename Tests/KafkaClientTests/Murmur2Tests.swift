@@ -3,28 +3,28 @@ import Testing
 
 @testable import KafkaClient
 
-@Suite("Murmur2 and CRC-32 against the shared vectors")
+@Suite("Murmur2 and CRC-32 against the known-answer vectors")
 struct Murmur2Tests {
     @Test("every Kafka UtilsTest.testMurmur2 vector")
     func kafkaVectors() throws {
-        let cases = try SharedVectors.cases("murmur2_kafka")
+        let cases = try KnownAnswers.cases("murmur2_kafka")
         #expect(cases.count == 6)
         for entry in cases {
             let input = entry["input"] as! String
             let expected = Int32(entry["murmur2_int32"] as! Int)
             #expect(Murmur2.hash(ByteBuffer(utf8: input)) == expected, "murmur2(\(input))")
-            #expect(UInt32(bitPattern: expected) == SharedVectors.hex(entry["murmur2_hex"] as! String))
+            #expect(UInt32(bitPattern: expected) == KnownAnswers.hex(entry["murmur2_hex"] as! String))
             #expect(Murmur2.hash(Array(input.utf8)) == expected)
         }
     }
 
     @Test("every librdkafka unittest_murmur2 vector, including unaligned tails and the empty key")
     func librdkafkaVectors() throws {
-        let cases = try SharedVectors.cases("murmur2_librdkafka")
+        let cases = try KnownAnswers.cases("murmur2_librdkafka")
         #expect(cases.count == 11)
         for entry in cases {
             let input = entry["input"] as! String
-            let expected = SharedVectors.hex(entry["murmur2_hex"] as! String)
+            let expected = KnownAnswers.hex(entry["murmur2_hex"] as! String)
             #expect(UInt32(bitPattern: Murmur2.hash(ByteBuffer(utf8: input))) == expected, "murmur2(\(input))")
             #expect(Murmur2.hash(ByteBuffer(utf8: input)) == Int32(entry["murmur2_int32"] as! Int))
         }
@@ -39,7 +39,7 @@ struct Murmur2Tests {
 
     @Test("Java partition-for-key table")
     func javaPartitionForKey() throws {
-        let cases = try SharedVectors.cases("java_partition_for_key")
+        let cases = try KnownAnswers.cases("java_partition_for_key")
         var checked = 0
         for entry in cases {
             let key = ByteBuffer(utf8: entry["key"] as! String)
@@ -63,20 +63,20 @@ struct Murmur2Tests {
 
     @Test("librdkafka 0048 murmur2 constants are toPositive(murmur2(key))")
     func librdkafka0048Murmur2() throws {
-        let section = try SharedVectors.load()["librdkafka_partitioner_test_0048"] as! [String: Any]
+        let section = try KnownAnswers.load()["librdkafka_partitioner_test_0048"] as! [String: Any]
         for (key, hex) in section["murmur2_positive"] as! [String: String] where key != "NULL" {
-            #expect(UInt32(Murmur2.toPositive(Murmur2.hash(ByteBuffer(utf8: key)))) == SharedVectors.hex(hex))
+            #expect(UInt32(Murmur2.toPositive(Murmur2.hash(ByteBuffer(utf8: key)))) == KnownAnswers.hex(hex))
         }
     }
 
     @Test("every CRC-32 vector used by librdkafka's consistent partitioner")
     func crc32Vectors() throws {
-        let cases = try SharedVectors.cases("crc32_ieee_librdkafka_consistent")
+        let cases = try KnownAnswers.cases("crc32_ieee_librdkafka_consistent")
         #expect(cases.count == 4)
         for entry in cases {
             let input = entry["input"] as! String
             #expect(
-                CRC32.checksum(ByteBuffer(utf8: input)) == SharedVectors.hex(entry["crc32_hex"] as! String),
+                CRC32.checksum(ByteBuffer(utf8: input)) == KnownAnswers.hex(entry["crc32_hex"] as! String),
                 "crc32(\(input))")
         }
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xcbf4_3926)  // the standard check value

@@ -12,10 +12,10 @@ struct CRC32CTests {
         var testDescription: String { "\(source) (\(input.count) bytes)" }
     }
 
-    /// The CRC-32C groups of shared/kafka-protocol/test-vectors.json: Kafka's Crc32CTest,
+    /// The CRC-32C groups of Tests/Vectors/test-vectors.json: Kafka's Crc32CTest,
     /// librdkafka's unit test, the standard check value and RFC 3720's iSCSI vectors.
     static func vectors() throws -> [Vector] {
-        let groups = try TestSupport.sharedVectors()["crc32c"] as! [String: [String: Any]]
+        let groups = try TestSupport.knownAnswers()["crc32c"] as! [String: [String: Any]]
         return groups.sorted { $0.key < $1.key }.flatMap { name, group in
             (group["cases"] as! [[String: Any]]).map { row in
                 let input: [UInt8] =

@@ -41,14 +41,14 @@ import Testing
     }
 }
 
-/// The framed examples of /work/shared/kafka-protocol/test-vectors.md §6 (client id "agent").
+/// The framed examples of Tests/Vectors/test-vectors.md §6 (client id "agent").
 @Suite struct SharedFrameVectorTests {
     struct Case: Decodable { var name: String; var bytes_hex: String }
     struct Cases: Decodable { var cases: [Case] }
     struct File: Decodable { var requests: Cases; var responses: Cases }
 
     static func load() throws -> File {
-        let data = try Data(contentsOf: TestPaths.sharedVectors)
+        let data = try Data(contentsOf: TestPaths.knownAnswers)
         return try JSONDecoder().decode(File.self, from: data)
     }
 
@@ -117,7 +117,7 @@ import Testing
         ]
         #expect(built.count == file.requests.cases.count)
         for (name, hex) in built {
-            let expected = try #require(byName[name], "no shared vector named \(name)")
+            let expected = try #require(byName[name], "no known-answer vector named \(name)")
             #expect(hex == expected, "\(name)")
         }
     }
@@ -162,7 +162,7 @@ import Testing
                 #expect(r.header.correlationId == 1)
                 #expect(r.body == apiVersions)
             } else {
-                Issue.record("unexpected shared response vector \(c.name)")
+                Issue.record("unexpected known-answer response vector \(c.name)")
             }
         }
     }

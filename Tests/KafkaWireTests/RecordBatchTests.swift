@@ -4,7 +4,7 @@ import NIOCore
 import Testing
 
 /// Golden batches from kafka-python's independent builder (scripts/generate_batch_vectors.py)
-/// and from shared/kafka-protocol/test-vectors.json, matched by our writer and read by our
+/// and from Tests/Vectors/test-vectors.json, matched by our writer and read by our
 /// reader; our batches read by kafka-python's reader.
 @Suite("RecordBatch v2")
 struct RecordBatchTests {
@@ -143,10 +143,10 @@ struct RecordBatchTests {
         }
     }
 
-    // MARK: - Against shared/kafka-protocol/test-vectors.json
+    // MARK: - Against Tests/Vectors/test-vectors.json
 
     @Test func sharedVectorsAAndB() throws {
-        let group = try TestSupport.sharedVectors()["record_batches"] as! [String: Any]
+        let group = try TestSupport.knownAnswers()["record_batches"] as! [String: Any]
         let cases = group["cases"] as! [[String: Any]]
         #expect(cases.count >= 2)
         let expected = cases.map { $0["bytes_hex"] as! String }

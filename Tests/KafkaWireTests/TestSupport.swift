@@ -7,13 +7,9 @@ enum TestSupport {
     /// The package root (see `KafkaTestCluster.repositoryRoot`).
     static let repositoryRoot: URL = try! KafkaTestCluster.repositoryRoot()
 
-    /// The Kafka protocol reference pack, which lies beside the repository (../shared).
-    static var sharedProtocolDirectory: URL {
-        if let path = ProcessInfo.processInfo.environment["TRIBUTARY_SHARED"] {
-            return URL(fileURLWithPath: path).appendingPathComponent("kafka-protocol")
-        }
-        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/kafka-protocol")
-    }
+    /// The known-answer vectors from Kafka's and librdkafka's own tests, committed in
+    /// `Tests/Vectors` (provenance in its test-vectors.md).
+    static var knownAnswerDirectory: URL { repositoryRoot.appendingPathComponent("Tests/Vectors") }
 
     /// Parses a JSON file from the repository's test vectors.
     static func vectors(_ name: String) throws -> Any {
@@ -21,9 +17,9 @@ enum TestSupport {
         return try JSONSerialization.jsonObject(with: Data(contentsOf: url))
     }
 
-    /// Parses `shared/kafka-protocol/test-vectors.json`.
-    static func sharedVectors() throws -> [String: Any] {
-        let url = sharedProtocolDirectory.appendingPathComponent("test-vectors.json")
+    /// Parses `Tests/Vectors/test-vectors.json`.
+    static func knownAnswers() throws -> [String: Any] {
+        let url = knownAnswerDirectory.appendingPathComponent("test-vectors.json")
         return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
     }
 

@@ -3,7 +3,7 @@ import KafkaWire
 import NIOCore
 import Testing
 
-/// Kafka's ByteUtilsTest tables (shared/kafka-protocol/test-vectors.json).
+/// Kafka's ByteUtilsTest tables (Tests/Vectors/test-vectors.json).
 @Suite("Varints")
 struct VarintTests {
     struct Case: Sendable, CustomTestStringConvertible {
@@ -13,7 +13,7 @@ struct VarintTests {
     }
 
     static func cases(_ group: String) throws -> [Case] {
-        let table = try TestSupport.sharedVectors()[group] as! [String: Any]
+        let table = try TestSupport.knownAnswers()[group] as! [String: Any]
         return (table["cases"] as! [[String: Any]]).map { row in
             Case(value: (row["value"] as! NSNumber).int64Value, hex: row["bytes_hex"] as! String)
         }

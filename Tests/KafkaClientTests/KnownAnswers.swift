@@ -2,18 +2,12 @@ import Foundation
 import KafkaTestCluster
 import NIOCore
 
-/// `shared/kafka-protocol/test-vectors.json`, which lies beside the repository: the package
-/// root is the nearest directory above this file holding Package.swift, and the pack is at
-/// `<root>/../shared/kafka-protocol` (or `$TRIBUTARY_SHARED/kafka-protocol`).
-enum SharedVectors {
+/// `Tests/Vectors/test-vectors.json`: known answers from Kafka's and librdkafka's own tests,
+/// committed with their provenance (Tests/Vectors/test-vectors.md).
+enum KnownAnswers {
     static let repositoryRoot: URL = try! KafkaTestCluster.repositoryRoot()
 
-    static var directory: URL {
-        if let path = ProcessInfo.processInfo.environment["TRIBUTARY_SHARED"] {
-            return URL(fileURLWithPath: path).appendingPathComponent("kafka-protocol")
-        }
-        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/kafka-protocol")
-    }
+    static var directory: URL { repositoryRoot.appendingPathComponent("Tests/Vectors") }
 
     /// The whole file, parsed.
     static func load() throws -> [String: Any] {

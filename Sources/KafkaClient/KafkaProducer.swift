@@ -264,29 +264,23 @@ public final class KafkaProducer: Service, Sendable {
         guard isClosed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
         accumulator.close()
-        let flushed = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await self.flush()
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next()!
-            group.cancelAll()
-            return first
-        }
-        if !flushed {
+        sender.stopAcceptingRecords()
+        // The timeout is a timer on the sender's loop, not a task racing the flush: a flush
+        // cannot be cancelled, and a task group would wait for it anyway (a broker that never
+        // answers would hold close until delivery.timeout.ms).
+        let sender = self.sender
+        let logger = self.logger
+        let abort = sender.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             logger.warning("close timed out; failing what was not delivered", metadata: ["timeout": "\(timeout)"])
-            try? await sender.abort(
+            _ = sender.abort(
                 error: KafkaProducerError(
                     .producerClosed,
-                    "the producer closed before these records were delivered (close timeout \(timeout))")
-            ).get()
-            // The aborted in-flight requests complete on the event loop; wait for their reports.
-            await flush()
+                    "the producer closed before these records were delivered (close timeout \(timeout))"))
         }
+        // Once aborted, every batch ends: queued ones at once, in-flight ones as their
+        // connections close.
+        await flush()
+        abort.cancel()
         try? await sender.closeConnections().get()
         reportContinuation.finish()
         if ownsEventLoopGroup {

@@ -348,20 +348,35 @@ final class RecordAccumulator: Sendable {
     /// Waits until `bytes` of `buffer.memory` are free and reserves them; the returned amount
     /// belongs to the caller (pass it to `append` as its reservation). `registered` receives an
     /// id that `failMemoryWaiter` can use to end the wait (the max.block.ms timeout).
+    /// A task cancelled while it waits ends the wait with `.cancelled`; memory granted before the
+    /// cancellation is the caller's as usual.
     func reserveMemory(bytes: Int, registered: (UInt64) -> Void) async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            let immediate: Bool = state.withLockedValue { state in
-                if state.memoryWaiters.isEmpty, state.usedMemory + bytes <= settings.bufferMemory {
-                    state.usedMemory += bytes
-                    return true
+        let wait = CancellableWait()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                enum Start { case granted, waiting, cancelled }
+                let start: Start = state.withLockedValue { state in
+                    if state.memoryWaiters.isEmpty, state.usedMemory + bytes <= settings.bufferMemory {
+                        state.usedMemory += bytes
+                        return .granted
+                    }
+                    let id = state.nextWaiterID
+                    state.nextWaiterID += 1
+                    guard wait.register(id) else { return .cancelled }
+                    state.memoryWaiters.append(MemoryWaiter(id: id, bytes: bytes, continuation: continuation))
+                    registered(id)
+                    return .waiting
                 }
-                let id = state.nextWaiterID
-                state.nextWaiterID += 1
-                state.memoryWaiters.append(MemoryWaiter(id: id, bytes: bytes, continuation: continuation))
-                registered(id)
-                return false
+                switch start {
+                case .granted: continuation.resume(returning: bytes)
+                case .cancelled: continuation.resume(throwing: CancellableWait.cancelledError("buffer.memory"))
+                case .waiting: break
+                }
             }
-            if immediate { continuation.resume(returning: bytes) }
+        } onCancel: {
+            if let id = wait.cancel() {
+                failMemoryWaiter(id: id, error: CancellableWait.cancelledError("buffer.memory"))
+            }
         }
     }
 

@@ -10,6 +10,7 @@ import NIOCore
 /// `awaitMetadata` runs there. The accumulator is the only state shared with callers of `send`.
 final class Sender: @unchecked Sendable {
     private struct MetadataWaiter {
+        var id: UInt64
         var continuation: CheckedContinuation<Void, any Error>
         var deadline: NIODeadline
     }
@@ -26,6 +27,9 @@ final class Sender: @unchecked Sendable {
     private var metadata = ClusterMetadata.empty
     private var wantedTopics: [String: NIODeadline] = [:]
     private var metadataWaiters: [String: [MetadataWaiter]] = [:]
+    private var nextMetadataWaiterID: UInt64 = 0
+    /// Set when the producer starts closing: no new metadata waits.
+    private var isClosing = false
     private var isMetadataRequestInFlight = false
     private var isMetadataRefreshNeeded = true
     private var lastMetadataRefresh: NIODeadline?
@@ -47,8 +51,10 @@ final class Sender: @unchecked Sendable {
     private var mutedPartitions: Set<TopicPartition> = []
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
-    /// Set by a forced close: in-flight failures end batches instead of retrying them.
-    private var isAborting = false
+    /// Set by a forced close: in-flight failures end batches, with this error, instead of
+    /// retrying them.
+    private var abortError: KafkaProducerError?
+    private var isAborting: Bool { abortError != nil }
     /// Set once the connections are closed for good: the loop does nothing more.
     private var isShutDown = false
     /// Compression state reused from batch to batch.
@@ -342,7 +348,14 @@ final class Sender: @unchecked Sendable {
     private func finalError(_ error: KafkaProducerError, for batch: ProducerBatch, now: NIODeadline = .now())
         -> KafkaProducerError
     {
-        guard !isAborting, batch.createdAt + TimeAmount(configuration.deliveryTimeout) <= now else { return error }
+        if let abortError {
+            // What was in flight when close gave up: the caller learns it was the close.
+            var closed = abortError
+            closed.message += "; last error: \(error.message)"
+            closed.cause = error
+            return closed
+        }
+        guard batch.createdAt + TimeAmount(configuration.deliveryTimeout) <= now else { return error }
         return KafkaProducerError(
             .deliveryTimeout,
             "\(batch.recordCount) records for \(batch.topicPartition) not delivered within delivery.timeout.ms; last error: \(error.message)",
@@ -491,27 +504,71 @@ final class Sender: @unchecked Sendable {
 
     // MARK: - Metadata
 
-    /// Waits until `topic`'s partitions are known, or fails at `deadline` (max.block.ms).
+    /// Waits until `topic`'s partitions are known, or fails at `deadline` (max.block.ms), when
+    /// the producer closes, or when the task is cancelled.
     func awaitMetadata(topic: String, deadline: NIODeadline) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            eventLoop.execute {
-                if self.metadata.topics[topic] != nil {
-                    self.wantedTopics[topic] = .now()
-                    continuation.resume()
-                    return
+        let wait = CancellableWait()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                eventLoop.execute {
+                    self.registerMetadataWaiter(
+                        topic: topic, deadline: deadline, wait: wait, continuation: continuation)
                 }
-                if let error = self.metadata.topicErrors[topic], !error.isRetriable {
-                    continuation.resume(
-                        throwing: KafkaProducerError(
-                            .brokerError, "topic \(topic) cannot be produced to", brokerErrorCode: error))
-                    return
-                }
-                self.wantedTopics[topic] = .now()
-                self.metadataWaiters[topic, default: []].append(
-                    MetadataWaiter(continuation: continuation, deadline: deadline))
-                self.isMetadataRefreshNeeded = true
-                self.runOnce()
             }
+        } onCancel: {
+            if let id = wait.cancel() {
+                eventLoop.execute { self.cancelMetadataWaiter(topic: topic, id: id) }
+            }
+        }
+    }
+
+    private func registerMetadataWaiter(
+        topic: String, deadline: NIODeadline, wait: CancellableWait, continuation: CheckedContinuation<Void, any Error>
+    ) {
+        if isClosing || isShutDown {
+            continuation.resume(
+                throwing: KafkaProducerError(.producerClosed, "the producer closed while waiting for metadata"))
+            return
+        }
+        if metadata.topics[topic] != nil {
+            wantedTopics[topic] = .now()
+            continuation.resume()
+            return
+        }
+        if let error = metadata.topicErrors[topic], !error.isRetriable {
+            continuation.resume(
+                throwing: KafkaProducerError(
+                    .brokerError, "topic \(topic) cannot be produced to", brokerErrorCode: error))
+            return
+        }
+        let id = nextMetadataWaiterID
+        nextMetadataWaiterID += 1
+        guard wait.register(id) else {
+            continuation.resume(throwing: CancellableWait.cancelledError("metadata of \(topic)"))
+            return
+        }
+        wantedTopics[topic] = .now()
+        metadataWaiters[topic, default: []].append(
+            MetadataWaiter(id: id, continuation: continuation, deadline: deadline))
+        isMetadataRefreshNeeded = true
+        runOnce()
+    }
+
+    private func cancelMetadataWaiter(topic: String, id: UInt64) {
+        guard var waiters = metadataWaiters[topic], let index = waiters.firstIndex(where: { $0.id == id }) else {
+            return
+        }
+        let waiter = waiters.remove(at: index)
+        metadataWaiters[topic] = waiters.isEmpty ? nil : waiters
+        waiter.continuation.resume(throwing: CancellableWait.cancelledError("metadata of \(topic)"))
+    }
+
+    /// The producer is closing: waits for metadata end now (nothing will be accepted after them).
+    func stopAcceptingRecords() {
+        eventLoop.execute {
+            self.isClosing = true
+            self.failMetadataWaiters(
+                error: KafkaProducerError(.producerClosed, "the producer closed while waiting for metadata"))
         }
     }
 
@@ -699,7 +756,7 @@ final class Sender: @unchecked Sendable {
     /// when close's timeout runs out.
     func abort(error: KafkaProducerError) -> EventLoopFuture<Void> {
         eventLoop.submit {
-            self.isAborting = true
+            self.abortError = error
             self.finish(self.accumulator.drainAll(), error: { _ in error })
             self.failMetadataWaiters(error: error)
         }.flatMap { self.closeConnections() }

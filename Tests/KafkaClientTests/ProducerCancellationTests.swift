@@ -1,0 +1,133 @@
+import Foundation
+import KafkaClient
+import KafkaWire
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+/// A task waiting to append (for metadata, for `buffer.memory`) returns promptly when it is
+/// cancelled or the producer closes, and `close()` returns even when a broker never answers.
+@Suite("KafkaProducer cancellation and close")
+struct ProducerCancellationTests {
+    enum Produce { case answer, silence }
+
+    /// A broker whose topic "t" (2 partitions) is known, or — `topicKnown` false — reported as
+    /// UNKNOWN_TOPIC_OR_PARTITION forever (a retriable error: the producer keeps waiting).
+    static func broker(topicKnown: Bool, produce: Produce) async throws -> FakeKafkaBroker {
+        let port = NIOLockedValueBox(0)
+        let broker = try await FakeKafkaBroker.start(versions: HostileBrokerTests.versions) { request in
+            let port = port.withLockedValue { $0 }
+            switch request.apiKey {
+            case KafkaApiKey.metadata.rawValue:
+                return .body(
+                    FakeKafkaBroker.metadataV1(
+                        brokers: [.init(nodeId: 1, host: "127.0.0.1", port: Int32(port))],
+                        topics: [
+                            topicKnown
+                                ? .init(
+                                    name: "t", partitions: [.init(index: 0, leader: 1), .init(index: 1, leader: 1)])
+                                : .init(name: "t", errorCode: 3, partitions: [])
+                        ]))
+            case KafkaApiKey.produce.rawValue:
+                guard produce == .answer, let data = FakeKafkaBroker.parseProduceV3(request) else { return .silence }
+                return .body(FakeKafkaBroker.produceV3(data) { _, _ in 0 })
+            default:
+                return .silence
+            }
+        }
+        port.withLockedValue { $0 = broker.port }
+        return broker
+    }
+
+    static func producer(_ broker: FakeKafkaBroker, _ settings: [String: String] = [:]) throws -> KafkaProducer {
+        var properties = [
+            "bootstrap.servers": broker.bootstrapServers, "enable.idempotence": "false", "acks": "1",
+            "linger.ms": "0", "retry.backoff.ms": "20", "reconnect.backoff.ms": "20",
+            "max.block.ms": "60000", "request.timeout.ms": "60000", "delivery.timeout.ms": "120000",
+        ]
+        for (key, value) in settings { properties[key] = value }
+        return try KafkaProducer(configuration: KafkaProducerConfiguration(properties: properties))
+    }
+
+    static func record(partition: Int32? = nil) -> KafkaProducerRecord {
+        KafkaProducerRecord(topic: "t", partition: partition, value: ByteBuffer(string: "x"))
+    }
+
+    /// Waits (polling) until `condition` holds, up to 10 s.
+    static func eventually(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    @Test func cancellingASendWaitingForMetadataEndsItAtOnce() async throws {
+        let broker = try await Self.broker(topicKnown: false, produce: .answer)
+        let producer = try Self.producer(broker)
+        let task = Task { try await producer.send(Self.record()) }
+        try await Self.eventually { broker.requestCount(apiKey: KafkaApiKey.metadata.rawValue) >= 2 }
+        let cancelled = ContinuousClock.now
+        task.cancel()
+        let result = await task.result
+        #expect(ContinuousClock.now - cancelled < .seconds(2))
+        #expect(Self.code(result) == .cancelled)
+        await producer.close()
+        await broker.stop()
+    }
+
+    @Test func closingEndsAnEnqueueWaitingForMetadata() async throws {
+        let broker = try await Self.broker(topicKnown: false, produce: .answer)
+        let producer = try Self.producer(broker)
+        let task = Task { try await producer.enqueue(contentsOf: [Self.record(), Self.record()]) }
+        try await Self.eventually { broker.requestCount(apiKey: KafkaApiKey.metadata.rawValue) >= 2 }
+        let closing = ContinuousClock.now
+        await producer.close()
+        let result = await task.result
+        #expect(ContinuousClock.now - closing < .seconds(3))
+        #expect(Self.code(result) == .producerClosed)
+        await broker.stop()
+    }
+
+    @Test func aSendAfterCloseFailsAtOnce() async throws {
+        let broker = try await Self.broker(topicKnown: false, produce: .answer)
+        let producer = try Self.producer(broker)
+        await producer.close()
+        let started = ContinuousClock.now
+        let result = await Result(catching: { try await producer.send(Self.record()) })
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(Self.code(result) == .producerClosed)
+        await broker.stop()
+    }
+
+    /// One batch takes all of `buffer.memory` and is never answered: the next record waits for
+    /// memory. Cancelling that wait ends it at once; close with a short timeout fails the
+    /// unanswered record and returns.
+    @Test func cancellingAWaitForBufferMemoryAndClosingWithABrokerThatNeverAnswers() async throws {
+        let broker = try await Self.broker(topicKnown: true, produce: .silence)
+        let producer = try Self.producer(broker, ["batch.size": "32768", "buffer.memory": "32768"])
+        let first = Task { try await producer.send(Self.record(partition: 0)) }
+        try await Self.eventually { broker.requestCount(apiKey: KafkaApiKey.produce.rawValue) >= 1 }
+        let waiting = Task {
+            try await producer.enqueue(contentsOf: [Self.record(partition: 1), Self.record(partition: 1)])
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let cancelled = ContinuousClock.now
+        waiting.cancel()
+        let waitResult = await waiting.result
+        #expect(ContinuousClock.now - cancelled < .seconds(2))
+        #expect(Self.code(waitResult) == .cancelled)
+        if case .failure(let error as KafkaProducerError) = waitResult {
+            #expect(error.acceptedRecordCount == 0)
+        }
+
+        let closing = ContinuousClock.now
+        await producer.close(timeout: .milliseconds(300))
+        #expect(ContinuousClock.now - closing < .seconds(5))
+        let firstResult = await first.result
+        #expect(Self.code(firstResult) == .producerClosed, "\(firstResult)")
+        await broker.stop()
+    }
+
+    static func code<T>(_ result: Result<T, any Error>) -> KafkaProducerError.Code? {
+        guard case .failure(let error) = result else { return nil }
+        return (error as? KafkaProducerError)?.code
+    }
+}

@@ -59,3 +59,5 @@ struct FIFOQueue<Element> {
         return nil
     }
 }
+
+extension FIFOQueue: Sendable where Element: Sendable {}

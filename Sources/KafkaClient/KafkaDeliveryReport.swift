@@ -1,9 +1,10 @@
-/// Identifies a record given to `KafkaProducer.enqueue`: a producer numbers them from 0, one
-/// per record, and a bulk call takes ids for all its records, accepted or not.
+/// Identifies a record given to `KafkaProducer.enqueue`: chosen by the caller (an input
+/// position, a sequence number), so it is known before the record is appended. A bulk call
+/// gives its records `firstID`, `firstID + 1`, ….
 public typealias KafkaRecordID = UInt64
 
-/// The outcome of one batch: every record in it was stored (at consecutive offsets from
-/// `baseOffset`) or none was.
+/// The outcome of one caller's records in one batch: every one of them was stored (at
+/// consecutive offsets from `baseOffset`) or none was.
 public struct KafkaDeliveryReport: Sendable {
     public var topicPartition: TopicPartition
     /// The first record's offset; −1 when unknown (acks=0) or when the batch failed.

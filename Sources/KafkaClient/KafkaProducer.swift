@@ -2,6 +2,7 @@ import Atomics
 import CoreMetrics
 import KafkaWire
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -26,19 +27,19 @@ import Synchronization
 ///
 /// Three ways in:
 /// - `send(_:)` waits for the record's own `KafkaRecordMetadata`;
-/// - `enqueue(_:)` and `enqueue(contentsOf:)` return as soon as the records are buffered; their
-///   outcomes arrive, one report per batch, on `deliveryReports` (which such callers must read);
-/// - `enqueue(contentsOf:)` takes many records under one lock, without allocating per record.
+/// - `enqueue(contentsOf:firstID:reportingTo:)` returns as soon as the records are buffered;
+///   their outcomes arrive on the caller's own `KafkaDeliveryReports` (from
+///   `makeDeliveryReports(capacity:)`), naming the records by the ids the caller gave them. Any
+///   number of callers share one producer, each with its own reports, in bounded memory;
+/// - `enqueue(_:firstID:reportingTo:)` takes a `KafkaRecordBlock` (one buffer, many records): the
+///   bulk path, without allocating per record.
 ///
 /// `flush()` waits until every record accepted so far has its result; `close(timeout:)` flushes,
-/// then releases the connections. As a swift-service-lifecycle `Service`, `run()` waits for
-/// graceful shutdown and then closes within `shutdownTimeout`.
+/// then releases the connections and ends every report stream. As a swift-service-lifecycle
+/// `Service`, `run()` waits for graceful shutdown and then closes within `shutdownTimeout`.
 public final class KafkaProducer: Service, Sendable {
     /// The settings in force.
     public let configuration: KafkaProducerConfiguration
-    /// One report per completed batch of records accepted by `enqueue`. Records sent with
-    /// `send` report only to their caller. Finishes after `close`.
-    public let deliveryReports: AsyncStream<KafkaDeliveryReport>
     /// How long graceful shutdown may spend flushing before it gives up. Default: 30 s.
     public let shutdownTimeout: Duration
 
@@ -46,8 +47,9 @@ public final class KafkaProducer: Service, Sendable {
     private let sender: Sender
     private let eventLoopGroup: any EventLoopGroup
     private let ownsEventLoopGroup: Bool
-    private let reportContinuation: AsyncStream<KafkaDeliveryReport>.Continuation
-    private let nextRecordID = ManagedAtomic<UInt64>(0)
+    /// Every report stream made, to end them at close (weak: a caller that drops its stream
+    /// drops it).
+    private let reportStreams = NIOLockedValueBox<[WeakReports]>([])
     private let isClosed = ManagedAtomic(false)
     private let logger: Logger
 
@@ -86,16 +88,12 @@ public final class KafkaProducer: Service, Sendable {
             self.eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             self.ownsEventLoopGroup = true
         }
-        let (stream, continuation) = AsyncStream<KafkaDeliveryReport>.makeStream()
-        self.deliveryReports = stream
-        self.reportContinuation = continuation
         self.accumulator = RecordAccumulator(settings: .init(configuration: configuration))
         self.sender = Sender(
             configuration: configuration, accumulator: accumulator, eventLoop: self.eventLoopGroup.next(),
             logger: logger,
             metrics: ProducerMetrics(
-                clientId: configuration.clientId, factory: metricsFactory ?? MetricsSystem.factory),
-            deliver: { continuation.yield($0) })
+                clientId: configuration.clientId, factory: metricsFactory ?? MetricsSystem.factory))
         // As Java's sender does: the producer id is fetched right away, not on the first send.
         if configuration.enableIdempotence { sender.wakeup() }
     }
@@ -116,12 +114,11 @@ public final class KafkaProducer: Service, Sendable {
         let records = [record]
         let deadline = NIODeadline.now() + TimeAmount(configuration.maxBlock)
         var reservation = 0
-        let id = nextRecordID.loadThenWrappingIncrement(ordering: .relaxed)
         while true {
             do {
                 return try await withCheckedThrowingContinuation { continuation in
                     let progress = accumulator.append(
-                        records, from: 0, firstID: id, nowMillis: Self.nowMillis(), now: .now(),
+                        records, from: 0, firstID: 0, nowMillis: Self.nowMillis(), now: .now(),
                         reservation: &reservation, completion: { _ in .continuation(continuation) })
                     if progress.wakeSender { sender.wakeup() }
                     if let stop = progress.stop {
@@ -134,62 +131,80 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    /// Buffers a record without waiting for its delivery; its outcome arrives on
-    /// `deliveryReports`. Waits only for metadata and memory (up to `max.block.ms`).
-    @discardableResult
-    public func enqueue(_ record: KafkaProducerRecord) async throws -> KafkaRecordID {
-        try await enqueue(contentsOf: [record])
+    /// A new stream for one caller's delivery reports, holding at most `capacity` records'
+    /// outcomes (appended and not yet read) before that caller's appends wait. Default capacity:
+    /// 65,536 records.
+    public func makeDeliveryReports(capacity: Int = 65_536) -> KafkaDeliveryReports {
+        let reports = KafkaDeliveryReports(capacity: capacity)
+        let closed = reportStreams.withLockedValue { streams in
+            streams.removeAll { $0.reports == nil }
+            streams.append(WeakReports(reports: reports))
+            return isClosed.load(ordering: .acquiring)
+        }
+        if closed { reports.finish() }
+        return reports
     }
 
-    /// Buffers many records at once, in order, under one lock: the bulk path. Returns the id of
-    /// the first record; the others follow consecutively. If a record cannot be accepted (too
-    /// large, unknown partition, closed producer, `max.block.ms` ran out), the records before it
-    /// stay accepted and will be reported, and the error's message says how many that was.
-    @discardableResult
-    public func enqueue(contentsOf records: [KafkaProducerRecord]) async throws -> KafkaRecordID {
-        guard !records.isEmpty else { return nextRecordID.load(ordering: .relaxed) }
-        let firstID = nextRecordID.loadThenWrappingIncrement(by: UInt64(records.count), ordering: .relaxed)
+    /// Buffers a record without waiting for its delivery; its outcome arrives on `reports`
+    /// under `id`. Waits only for room (metadata, memory, unread reports: up to `max.block.ms`).
+    public func enqueue(_ record: KafkaProducerRecord, id: KafkaRecordID, reportingTo reports: KafkaDeliveryReports)
+        async throws
+    {
+        try await enqueue(contentsOf: [record], firstID: id, reportingTo: reports)
+    }
+
+    /// Buffers many records at once, in order, under one lock: the bulk path. The records are
+    /// reported on `reports` under the ids `firstID`, `firstID + 1`, …. If a record cannot be
+    /// accepted (too large, unknown partition, closed producer, cancelled, `max.block.ms` ran
+    /// out), the records before it stay accepted and will be reported, and the error's
+    /// `acceptedRecordCount` and message say how many that was.
+    public func enqueue(
+        contentsOf records: [KafkaProducerRecord], firstID: KafkaRecordID, reportingTo reports: KafkaDeliveryReports
+    ) async throws {
+        guard !records.isEmpty else { return }
         let deadline = NIODeadline.now() + TimeAmount(configuration.maxBlock)
+        try await takeReportRoom(reports, count: records.count, until: deadline)
         var next = 0
         var reservation = 0
+        defer { reports.release(count: records.count - next) }
         while next < records.count {
             let progress = accumulator.append(
-                records, from: next, firstID: firstID + UInt64(next), nowMillis: Self.nowMillis(), now: .now(),
-                reservation: &reservation, completion: { _ in .report })
+                records, from: next, firstID: firstID &+ UInt64(next), nowMillis: Self.nowMillis(), now: .now(),
+                reservation: &reservation, completion: { _ in .report(reports) })
             if progress.wakeSender { sender.wakeup() }
             next = progress.next
             guard let stop = progress.stop else { break }
             do {
                 reservation = try await wait(for: stop, until: deadline)
             } catch let error as KafkaProducerError {
-                throw records.count > 1 ? Self.annotate(error, stoppedAt: next, of: records.count) : error
+                throw Self.annotate(error, stoppedAt: next, of: records.count)
             }
         }
-        return firstID
     }
 
     /// Buffers a block of records (one topic, keys and values as ranges of one buffer): the
-    /// cheapest bulk path, with no per-record reference counting. Returns the id of the first
-    /// record; the others follow consecutively. Errors as for `enqueue(contentsOf:)`; a block
-    /// with a range outside its buffer fails with `.serializationFailed` before anything is
-    /// accepted.
-    @discardableResult
-    public func enqueue(_ block: KafkaRecordBlock) async throws -> KafkaRecordID {
-        guard !block.records.isEmpty else { return nextRecordID.load(ordering: .relaxed) }
+    /// cheapest bulk path, with no per-record reference counting. Ids and errors as for
+    /// `enqueue(contentsOf:firstID:reportingTo:)`; a block with a range outside its buffer fails
+    /// with `.serializationFailed` before anything is accepted.
+    public func enqueue(_ block: KafkaRecordBlock, firstID: KafkaRecordID, reportingTo reports: KafkaDeliveryReports)
+        async throws
+    {
+        guard !block.records.isEmpty else { return }
         guard block.rangesAreValid else {
             throw KafkaProducerError(
                 .serializationFailed,
                 "a record block for \(block.topic) has ranges outside its \(block.bytes.readableBytes) bytes")
         }
         let count = block.records.count
-        let firstID = nextRecordID.loadThenWrappingIncrement(by: UInt64(count), ordering: .relaxed)
         let deadline = NIODeadline.now() + TimeAmount(configuration.maxBlock)
+        try await takeReportRoom(reports, count: count, until: deadline)
         var next = 0
         var reservation = 0
+        defer { reports.release(count: count - next) }
         while next < count {
             let progress = accumulator.append(
-                block: block, from: next, firstID: firstID + UInt64(next), nowMillis: Self.nowMillis(), now: .now(),
-                reservation: &reservation)
+                block: block, from: next, firstID: firstID &+ UInt64(next), nowMillis: Self.nowMillis(), now: .now(),
+                reservation: &reservation, reportingTo: reports)
             if progress.wakeSender { sender.wakeup() }
             next = progress.next
             guard let stop = progress.stop else { break }
@@ -199,7 +214,32 @@ public final class KafkaProducer: Service, Sendable {
                 throw Self.annotate(error, stoppedAt: next, of: count)
             }
         }
-        return firstID
+    }
+
+    /// Takes places for `count` records in `reports`, waiting up to `deadline` for the caller
+    /// to read what is outstanding.
+    private func takeReportRoom(_ reports: KafkaDeliveryReports, count: Int, until deadline: NIODeadline) async throws {
+        if reports.hasRoom(for: count) { return }
+        let eventLoop = sender.eventLoop
+        let timeout = ScheduledTimeout()
+        defer { timeout.cancel() }
+        let capacity = reports.capacity
+        let maxBlock = configuration.maxBlock
+        do {
+            try await reports.acquire(count: count) { id in
+                timeout.set(
+                    eventLoop.scheduleTask(deadline: deadline) {
+                        reports.failCreditWaiter(
+                            id: id,
+                            error: KafkaProducerError(
+                                .deliveryReportsFull,
+                                "delivery reports were not read: \(reports.outstandingRecords) records outstanding (capacity \(capacity)) for max.block.ms (\(maxBlock.milliseconds) ms)"
+                            ))
+                    })
+            }
+        } catch let error as KafkaProducerError {
+            throw Self.annotate(error, stoppedAt: 0, of: count)
+        }
     }
 
     /// Says in a bulk call's error how many of its records were accepted before it stopped.
@@ -282,7 +322,7 @@ public final class KafkaProducer: Service, Sendable {
         await flush()
         abort.cancel()
         try? await sender.closeConnections().get()
-        reportContinuation.finish()
+        for stream in reportStreams.withLockedValue({ $0 }) { stream.reports?.finish() }
         if ownsEventLoopGroup {
             try? await eventLoopGroup.shutdownGracefully()
         }
@@ -307,6 +347,10 @@ public final class KafkaProducer: Service, Sendable {
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
+}
+
+private struct WeakReports: Sendable {
+    weak var reports: KafkaDeliveryReports?
 }
 
 /// The max.block.ms timer of one memory wait; set from inside the accumulator's lock, cancelled

@@ -19,6 +19,7 @@ public struct KafkaProducerError: Error, Sendable, CustomStringConvertible {
             case idempotenceFailed
             case encodingFailed
             case cancelled
+            case deliveryReportsFull
         }
         fileprivate let base: Base
 
@@ -57,6 +58,9 @@ public struct KafkaProducerError: Error, Sendable, CustomStringConvertible {
         /// The task waiting to append (for metadata, `buffer.memory` or room for its delivery
         /// reports) was cancelled; the records from the failing one on were not accepted.
         public static let cancelled = Code(base: .cancelled)
+
+        /// The caller's `KafkaDeliveryReports` stayed full (reports not read) for `max.block.ms`.
+        public static let deliveryReportsFull = Code(base: .deliveryReportsFull)
 
         public var description: String { base.rawValue }
     }

@@ -26,8 +26,19 @@ final class ProducerBatch: @unchecked Sendable {
     private(set) var writer: RecordBatchWriter?
     private(set) var records: [RecordEntry] = []
     /// Parallel to `records` once any record was sent with `send` (awaiting its own result);
-    /// empty while all records report through the delivery-report stream.
+    /// empty while all records report to their callers' `KafkaDeliveryReports`.
     private(set) var continuations: [CheckedContinuation<KafkaRecordMetadata, any Error>?] = []
+    /// Which caller's reports the records go to: runs of consecutive records with the same
+    /// `KafkaDeliveryReports` (one run for a batch filled by one caller), so that nothing is
+    /// stored per record.
+    private(set) var reportRuns: [ReportRun] = []
+
+    struct ReportRun {
+        var reports: KafkaDeliveryReports
+        /// The run's first record (index into `records`).
+        var start: Int
+        var count: Int
+    }
 
     /// The finished bytes, kept for retries (the same bytes go out again).
     private(set) var encoded: ByteBuffer?
@@ -70,9 +81,20 @@ final class ProducerBatch: @unchecked Sendable {
     /// Appends a record; the caller checked that it fits. Nil key or value is Kafka's null.
     func append(
         id: KafkaRecordID, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-        headers: [KafkaRecordHeader], continuation: CheckedContinuation<KafkaRecordMetadata, any Error>?
+        headers: [KafkaRecordHeader], completion: RecordCompletion
     ) {
         writer!.append(timestamp: timestamp, key: key, value: value, headers: headers)
+        var continuation: CheckedContinuation<KafkaRecordMetadata, any Error>?
+        switch completion {
+        case .continuation(let waiting):
+            continuation = waiting
+        case .report(let reports):
+            if let last = reportRuns.last, last.reports === reports, last.start + last.count == records.count {
+                reportRuns[reportRuns.count - 1].count += 1
+            } else {
+                reportRuns.append(ReportRun(reports: reports, start: records.count, count: 1))
+            }
+        }
         records.append(
             RecordEntry(
                 id: id, timestamp: timestamp, keySize: Int32(truncatingIfNeeded: key?.count ?? -1),
@@ -131,12 +153,12 @@ final class ProducerBatch: @unchecked Sendable {
                 }, reservedBytes: reserved)
             for index in range {
                 let record = decoded[index]
-                let continuation = continuations.isEmpty ? nil : continuations[index]
+                let completion = self.completion(at: index)
                 Self.withBytes(record.key) { key in
                     Self.withBytes(record.value) { value in
                         batch.append(
                             id: records[index].id, timestamp: records[index].timestamp, key: key, value: value,
-                            headers: record.headers, continuation: continuation)
+                            headers: record.headers, completion: completion)
                     }
                 }
             }
@@ -154,7 +176,15 @@ final class ProducerBatch: @unchecked Sendable {
             halves.1.producerState.baseSequence = Self.sequence(producerState.baseSequence, plus: middle)
         }
         continuations = []  // they moved to the halves
+        reportRuns = []
         return halves
+    }
+
+    /// Where the outcome of record `index` goes.
+    private func completion(at index: Int) -> RecordCompletion {
+        if !continuations.isEmpty, let continuation = continuations[index] { return .continuation(continuation) }
+        let run = reportRuns.first { $0.start <= index && index < $0.start + $0.count }!
+        return .report(run.reports)
     }
 
     private static func withBytes<R>(_ buffer: ByteBuffer?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
@@ -162,14 +192,25 @@ final class ProducerBatch: @unchecked Sendable {
         return buffer.withUnsafeReadableBytes { body($0) }
     }
 
-    /// Whether any record is reported through the delivery-report stream.
-    var hasReportedRecords: Bool { continuations.count < records.count || continuations.contains { $0 == nil } }
+    /// One report per run of records that go to the same caller.
+    private func reports(baseOffset: Int64, logAppendTime: Int64, error: KafkaProducerError?) -> [(
+        KafkaDeliveryReports, KafkaDeliveryReport
+    )] {
+        reportRuns.map { run in
+            let range = run.start..<(run.start + run.count)
+            return (
+                run.reports,
+                KafkaDeliveryReport(
+                    topicPartition: topicPartition,
+                    baseOffset: baseOffset >= 0 && error == nil ? baseOffset + Int64(run.start) : -1,
+                    logAppendTime: logAppendTime, recordIDs: records[range].map(\.id),
+                    timestamps: records[range].map(\.timestamp), error: error)
+            )
+        }
+    }
 
-    /// Resumes every waiting `send` and returns the batch's report.
-    func complete(baseOffset: Int64, logAppendTime: Int64) -> KafkaDeliveryReport {
-        let report = KafkaDeliveryReport(
-            topicPartition: topicPartition, baseOffset: baseOffset, logAppendTime: logAppendTime,
-            recordIDs: records.map(\.id), timestamps: records.map(\.timestamp), error: nil)
+    /// Resumes every waiting `send` and returns the reports for the callers' streams.
+    func complete(baseOffset: Int64, logAppendTime: Int64) -> [(KafkaDeliveryReports, KafkaDeliveryReport)] {
         for (index, continuation) in continuations.enumerated() {
             guard let continuation else { continue }
             let record = records[index]
@@ -181,17 +222,25 @@ final class ProducerBatch: @unchecked Sendable {
                     serializedKeySize: record.keySize, serializedValueSize: record.valueSize))
         }
         continuations = []
-        return report
+        defer { reportRuns = [] }
+        return reports(baseOffset: baseOffset, logAppendTime: logAppendTime, error: nil)
     }
 
-    /// Fails every waiting `send` and returns the batch's report.
-    func fail(_ error: KafkaProducerError) -> KafkaDeliveryReport {
+    /// Fails every waiting `send` and returns the reports for the callers' streams.
+    func fail(_ error: KafkaProducerError) -> [(KafkaDeliveryReports, KafkaDeliveryReport)] {
         for continuation in continuations {
             continuation?.resume(throwing: error)
         }
         continuations = []
-        return KafkaDeliveryReport(
-            topicPartition: topicPartition, baseOffset: -1, logAppendTime: -1, recordIDs: records.map(\.id),
-            timestamps: records.map(\.timestamp), error: error)
+        defer { reportRuns = [] }
+        return reports(baseOffset: -1, logAppendTime: -1, error: error)
     }
+}
+
+/// Where one record's outcome goes.
+enum RecordCompletion: Sendable {
+    /// To its caller's report stream.
+    case report(KafkaDeliveryReports)
+    /// To the `send` waiting for it.
+    case continuation(CheckedContinuation<KafkaRecordMetadata, any Error>)
 }

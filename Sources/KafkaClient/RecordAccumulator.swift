@@ -28,13 +28,6 @@ final class RecordAccumulator: Sendable {
         }
     }
 
-    enum Completion: Sendable {
-        /// The record's outcome goes to the delivery-report stream.
-        case report
-        /// The record's outcome resumes this `send`.
-        case continuation(CheckedContinuation<KafkaRecordMetadata, any Error>)
-    }
-
     enum AppendOutcome: Sendable {
         /// Appended. `wakeSender` when a batch was created or became full: the sender has a new
         /// deadline or something to send.
@@ -139,7 +132,7 @@ final class RecordAccumulator: Sendable {
     /// returned to the budget before this returns.
     func append(
         _ records: [KafkaProducerRecord], from start: Int, firstID: KafkaRecordID, nowMillis: Int64,
-        now: NIODeadline, reservation: inout Int, completion: (Int) -> Completion
+        now: NIODeadline, reservation: inout Int, completion: (Int) -> RecordCompletion
     ) -> AppendProgress {
         var progress = AppendProgress(next: start, stop: nil, wakeSender: false)
         // The lock is taken once per slice of records, not per record and not for the whole
@@ -160,7 +153,7 @@ final class RecordAccumulator: Sendable {
     /// Appends `block.records[start...]` like `append(_:from:…)`, straight from the block's buffer.
     func append(
         block: KafkaRecordBlock, from start: Int, firstID: KafkaRecordID, nowMillis: Int64, now: NIODeadline,
-        reservation: inout Int
+        reservation: inout Int, reportingTo reports: KafkaDeliveryReports
     ) -> AppendProgress {
         var progress = AppendProgress(next: start, stop: nil, wakeSender: false)
         let timestamp = block.timestamp ?? nowMillis
@@ -177,7 +170,7 @@ final class RecordAccumulator: Sendable {
                             key: record.key.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) },
                             value: record.value.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) },
                             headers: block.headers, timestamp: timestamp, id: firstID + KafkaRecordID(index - start),
-                            now: now, reservation: &reservation, completion: { .report }, settings: settings,
+                            now: now, reservation: &reservation, completion: { .report(reports) }, settings: settings,
                             state: &state, cache: &cache)
                         guard case .appended(let wakeSender) = outcome else {
                             progress.stop = outcome
@@ -207,7 +200,7 @@ final class RecordAccumulator: Sendable {
 
     private func appendSlice(
         _ records: [KafkaProducerRecord], until sliceEnd: Int, start: Int, firstID: KafkaRecordID, nowMillis: Int64,
-        now: NIODeadline, reservation: inout Int, completion: (Int) -> Completion, progress: inout AppendProgress
+        now: NIODeadline, reservation: inout Int, completion: (Int) -> RecordCompletion, progress: inout AppendProgress
     ) {
         state.withLockedValue { state in
             var cache: TopicCache? = nil
@@ -237,7 +230,7 @@ final class RecordAccumulator: Sendable {
     private static func appendOne(
         topic topicName: String, explicitPartition: Int32?, key: UnsafeRawBufferPointer?,
         value: UnsafeRawBufferPointer?, headers: [KafkaRecordHeader], timestamp: Int64, id: KafkaRecordID,
-        now: NIODeadline, reservation: inout Int, completion: () -> Completion, settings: Settings,
+        now: NIODeadline, reservation: inout Int, completion: () -> RecordCompletion, settings: Settings,
         state: inout State, cache: inout TopicCache?
     ) -> AppendOutcome {
         if state.isClosed {
@@ -308,7 +301,7 @@ final class RecordAccumulator: Sendable {
         {
             open.append(
                 id: id, timestamp: timestamp, key: key, value: value, headers: headers,
-                continuation: completion().continuationValue)
+                completion: completion())
             if open.sizeInBytes >= settings.batchSize { wake = true }
         } else {
             let size = max(settings.batchSize, estimate + batchOverhead)
@@ -327,7 +320,7 @@ final class RecordAccumulator: Sendable {
             state.incomplete.insert(batch.serial)
             batch.append(
                 id: id, timestamp: timestamp, key: key, value: value, headers: headers,
-                continuation: completion().continuationValue)
+                completion: completion())
             queues.partitions[slot].append(batch)
             wake = true
         }
@@ -647,11 +640,4 @@ final class RecordAccumulator: Sendable {
     var hasIncompleteBatches: Bool { state.withLockedValue { !$0.incomplete.isEmpty } }
     /// Bytes of `buffer.memory` in use (tests, metrics).
     var usedMemory: Int { state.withLockedValue { $0.usedMemory } }
-}
-
-extension RecordAccumulator.Completion {
-    fileprivate var continuationValue: CheckedContinuation<KafkaRecordMetadata, any Error>? {
-        if case .continuation(let continuation) = self { return continuation }
-        return nil
-    }
 }

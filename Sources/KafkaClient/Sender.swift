@@ -20,7 +20,6 @@ final class Sender: @unchecked Sendable {
     let accumulator: RecordAccumulator
     let logger: Logger
     let metrics: ProducerMetrics
-    private let deliver: @Sendable (KafkaDeliveryReport) -> Void
     private let wakeupPending = ManagedAtomic(false)
 
     // Owned by eventLoop.
@@ -71,14 +70,13 @@ final class Sender: @unchecked Sendable {
 
     init(
         configuration: KafkaProducerConfiguration, accumulator: RecordAccumulator, eventLoop: any EventLoop,
-        logger: Logger, metrics: ProducerMetrics, deliver: @escaping @Sendable (KafkaDeliveryReport) -> Void
+        logger: Logger, metrics: ProducerMetrics
     ) {
         self.metrics = metrics
         self.configuration = configuration
         self.accumulator = accumulator
         self.eventLoop = eventLoop
         self.logger = logger
-        self.deliver = deliver
         self.pool = BrokerConnectionPool(configuration: configuration, eventLoop: eventLoop)
         if configuration.enableIdempotence { idempotence = IdempotenceStateMachine() }
     }
@@ -377,9 +375,9 @@ final class Sender: @unchecked Sendable {
         guard !results.isEmpty else { return }
         for (batch, baseOffset, logAppendTime) in results {
             // Asked before completing: completing hands the waiting sends their results.
-            let isReported = batch.hasReportedRecords
-            let report = batch.complete(baseOffset: baseOffset, logAppendTime: logAppendTime)
-            if isReported { deliver(report) }
+            for (reports, report) in batch.complete(baseOffset: baseOffset, logAppendTime: logAppendTime) {
+                reports.deliver(report)
+            }
             metrics.recordsSent.increment(by: batch.recordCount)
             metrics.batchesSent.increment()
         }
@@ -395,9 +393,7 @@ final class Sender: @unchecked Sendable {
             idempotence?.batchFailed(batch, brokerError: failure.brokerErrorCode)
             logger.warning(
                 "records failed", metadata: ["partition": "\(batch.topicPartition)", "error": "\(failure)"])
-            let isReported = batch.hasReportedRecords
-            let report = batch.fail(failure)
-            if isReported { deliver(report) }
+            for (reports, report) in batch.fail(failure) { reports.deliver(report) }
             metrics.recordsFailed.increment(by: batch.recordCount)
         }
         accumulator.complete(batches)

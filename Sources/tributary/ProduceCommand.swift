@@ -2,7 +2,6 @@ import ArgumentParser
 import KafkaClient
 import KafkaWire
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 
 #if canImport(Glibc)
@@ -10,39 +9,6 @@ import NIOCore
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-/// Maps the producer's record ids back to input positions: a bulk enqueue takes consecutive
-/// ids for all its records, accepted or not, so after a skipped record the two differ.
-final class InputPositions: Sendable {
-    private struct Segment {
-        var firstID: KafkaRecordID
-        var firstPosition: Int
-        var count: Int
-    }
-    private let segments = NIOLockedValueBox<[Segment]>([])
-
-    /// Records that the ids from `firstID` on belong to input positions from `firstPosition` on.
-    func add(firstID: KafkaRecordID, firstPosition: Int, count: Int) {
-        segments.withLockedValue { $0.append(Segment(firstID: firstID, firstPosition: firstPosition, count: count)) }
-    }
-
-    /// The input position of record `id`.
-    func position(of id: KafkaRecordID) -> Int? {
-        segments.withLockedValue { segments in
-            // Segments are added in id order; binary search for the last one starting at or before id.
-            var low = 0
-            var high = segments.count
-            while low < high {
-                let middle = (low + high) / 2
-                if segments[middle].firstID <= id { low = middle + 1 } else { high = middle }
-            }
-            guard low > 0 else { return nil }
-            let segment = segments[low - 1]
-            let offset = Int(id - segment.firstID)
-            return offset < segment.count ? segment.firstPosition + offset : nil
-        }
-    }
-}
 
 /// `tributary produce`: stdin → a Kafka topic, one record per delimited chunk, like `kcat -P`.
 struct ProduceCommand: AsyncParsableCommand {
@@ -107,15 +73,15 @@ struct ProduceCommand: AsyncParsableCommand {
         }
 
         let producer = try KafkaProducer(configuration: configuration)
-        let positions = InputPositions()
+        // Records are named by their input position: the id of a report is the line it came from.
+        let reports = producer.makeDeliveryReports()
         let reporter = Task {
-            await Self.consumeReports(producer.deliveryReports, printJSON: report, positions: positions)
+            await Self.consumeReports(reports, printJSON: report)
         }
 
         var reader = DelimitedReader(fileDescriptor: STDIN_FILENO, delimiter: recordDelimiter)
         var skipped = 0
         var position = 0
-        var nextID: KafkaRecordID = 0
         // Read once: the options are property wrappers, too slow to consult per record.
         let topic = self.topic
         let partition = self.partition
@@ -137,8 +103,7 @@ struct ProduceCommand: AsyncParsableCommand {
                     for line in lines { block.append(value: line) }
                 }
                 try await Self.enqueue(
-                    block, firstPosition: position, to: producer, positions: positions, nextID: &nextID,
-                    skipped: &skipped)
+                    block, firstPosition: position, to: producer, reportingTo: reports, skipped: &skipped)
                 position += lines.count
             }
         } catch {
@@ -161,18 +126,14 @@ struct ProduceCommand: AsyncParsableCommand {
     /// max.request.size, say) is reported on stderr and skipped, and the rest go on. Errors
     /// that concern every record (no metadata within max.block.ms, a closed producer) end the run.
     private static func enqueue(
-        _ block: KafkaRecordBlock, firstPosition: Int, to producer: KafkaProducer, positions: InputPositions,
-        nextID: inout KafkaRecordID, skipped: inout Int
+        _ block: KafkaRecordBlock, firstPosition: Int, to producer: KafkaProducer,
+        reportingTo reports: KafkaDeliveryReports, skipped: inout Int
     ) async throws {
         var block = block
         var position = firstPosition
         while !block.records.isEmpty {
-            // This command is the producer's only caller, so the ids a call will take are known
-            // before it is made: registered first, a report can never arrive before its position.
-            positions.add(firstID: nextID, firstPosition: position, count: block.records.count)
-            nextID += KafkaRecordID(block.records.count)
             do {
-                try await producer.enqueue(block)
+                try await producer.enqueue(block, firstID: KafkaRecordID(position), reportingTo: reports)
                 return
             } catch let error as KafkaProducerError where error.isRecordSpecific {
                 let accepted = error.acceptedRecordCount ?? 0
@@ -203,7 +164,7 @@ struct ProduceCommand: AsyncParsableCommand {
     /// Reads delivery reports until the stream ends; prints them if asked; returns how many
     /// records failed. Errors go to standard error once per failed batch.
     private static func consumeReports(
-        _ reports: AsyncStream<KafkaDeliveryReport>, printJSON: Bool, positions: InputPositions
+        _ reports: KafkaDeliveryReports, printJSON: Bool
     ) async -> Int {
         var failed = 0
         var output = ""
@@ -219,7 +180,7 @@ struct ProduceCommand: AsyncParsableCommand {
             for index in report.recordIDs.indices {
                 let metadata = report.metadata(at: index)
                 output +=
-                    "{\"id\":\(positions.position(of: report.recordIDs[index]).map(String.init) ?? "null"),\"topic\":\(jsonString(metadata.topic)),\"partition\":\(metadata.partition),\"offset\":\(metadata.offset),\"timestamp\":\(metadata.timestamp)"
+                    "{\"id\":\(report.recordIDs[index]),\"topic\":\(jsonString(metadata.topic)),\"partition\":\(metadata.partition),\"offset\":\(metadata.offset),\"timestamp\":\(metadata.timestamp)"
                 if let error = report.error {
                     output += ",\"error\":\(jsonString(error.description))"
                 }

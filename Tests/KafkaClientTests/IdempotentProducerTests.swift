@@ -134,7 +134,7 @@ struct IdempotentProducerTests {
         let records = (1..<500).map {
             KafkaProducerRecord(topic: "many", key: Support.value("k\($0 % 2)"), value: Support.value("record-\($0)"))
         }
-        try await producer.enqueue(contentsOf: records)
+        try await producer.enqueue(contentsOf: records, firstID: 0, reportingTo: producer.makeDeliveryReports())
         await producer.close()
         try await KafkaProducerFaultTests.expectExactlyOnce(cluster, topic: "many", count: 500)
         for (_, batches) in try await Self.storedBatches(cluster, topic: "many", partitions: 2) where !batches.isEmpty {
@@ -226,7 +226,7 @@ struct IdempotentProducerTests {
         try await producer.enqueue(
             contentsOf: (1...2).map {
                 KafkaProducerRecord(topic: "behind", value: Support.value("record-\($0) \(padding)"))
-            })
+            }, firstID: 1, reportingTo: producer.makeDeliveryReports())
         await producer.flush()
         await producer.close()
         #expect(try await Support.produceRequestCount(cluster) == 4, "two refused, then one at a time")

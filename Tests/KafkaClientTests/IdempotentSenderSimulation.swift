@@ -100,6 +100,8 @@ final class IdempotentSenderSimulation {
     }
 
     let topic = "t"
+    /// Where the simulated appends report (nothing reads it: outcomes are taken from the batches).
+    static let reports = KafkaDeliveryReports(capacity: .max)
     let accumulator: RecordAccumulator
     var machine = IdempotenceStateMachine()
     var broker = SequenceCheckingBroker()
@@ -139,7 +141,8 @@ final class IdempotentSenderSimulation {
         for _ in 0..<count { block.append(value: 0..<1) }
         var reservation = 0
         let progress = accumulator.append(
-            block: block, from: 0, firstID: nextID, nowMillis: 0, now: .now(), reservation: &reservation)
+            block: block, from: 0, firstID: nextID, nowMillis: 0, now: .now(), reservation: &reservation,
+            reportingTo: Self.reports)
         precondition(progress.next == count)
         appended[partition, default: []] += (0..<count).map { nextID + KafkaRecordID($0) }
         nextID += KafkaRecordID(count)

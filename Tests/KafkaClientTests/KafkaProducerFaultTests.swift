@@ -47,7 +47,7 @@ struct KafkaProducerFaultTests {
         try await cluster.startRequestTracking()
         try await cluster.pushRequestErrors(apiKey: 0, errors: [10, 10])  // the batch, then its first half
         let records = (0..<40).map { KafkaProducerRecord(topic: "split", value: Support.value("record-\($0)")) }
-        try await producer.enqueue(contentsOf: records)
+        try await producer.enqueue(contentsOf: records, firstID: 0, reportingTo: producer.makeDeliveryReports())
         await producer.flush()
         let requests = try await Support.produceRequestCount(cluster)
         #expect(requests >= 4, "the batch, its first half, the first half's halves, the second half")

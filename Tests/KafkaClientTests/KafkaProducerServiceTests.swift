@@ -19,7 +19,7 @@ struct KafkaProducerServiceTests {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let records = (0..<300).map { KafkaProducerRecord(topic: "svc", value: Support.value("record-\($0)")) }
-            try await producer.enqueue(contentsOf: records)
+            try await producer.enqueue(contentsOf: records, firstID: 0, reportingTo: producer.makeDeliveryReports())
             // linger.ms is 2 s: without the flush on shutdown nothing would have gone yet.
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
@@ -40,7 +40,7 @@ struct KafkaProducerServiceTests {
         _ = try await producer.send(KafkaProducerRecord(topic: "order", value: Support.value("first")))
         try await cluster.pushRequestErrors(apiKey: 0, errors: [6, 0, 7, 0, 0, 19, 6])
         let records = (0..<400).map { KafkaProducerRecord(topic: "order", value: Support.value("record-\($0)")) }
-        try await producer.enqueue(contentsOf: records)
+        try await producer.enqueue(contentsOf: records, firstID: 0, reportingTo: producer.makeDeliveryReports())
         await producer.close()
         let stored = try await Support.stored(cluster, topic: "order")
         let values = (stored[0] ?? []).dropFirst().map { String(decoding: $0.value ?? [], as: UTF8.self) }

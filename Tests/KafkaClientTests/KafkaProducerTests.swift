@@ -19,16 +19,19 @@ struct KafkaProducerTests {
         let cluster = try await KafkaTestCluster.start(brokers: 3, topics: ["loop": 6])
         defer { Task { await cluster.stop() } }
         let producer = try Support.producer(cluster)
+        let reports = producer.makeDeliveryReports()
         var ids: [KafkaRecordID] = []
         for i in 0..<1000 {
             let record = KafkaProducerRecord(
                 topic: "loop", key: ByteBuffer(string: "k\(i % 37)"), value: Support.value("record-\(i)"))
-            ids.append(try await producer.enqueue(record))
+            // Ids are the caller's: here 1000 + i, to show they need not start at 0.
+            try await producer.enqueue(record, id: KafkaRecordID(1000 + i), reportingTo: reports)
+            ids.append(KafkaRecordID(1000 + i))
         }
         await producer.close()
         // The report stream ends after close; every record has exactly one report.
         var metadataByID: [KafkaRecordID: KafkaRecordMetadata] = [:]
-        for await report in producer.deliveryReports {
+        for await report in reports {
             #expect(report.error == nil)
             for (index, id) in report.recordIDs.enumerated() {
                 #expect(metadataByID[id] == nil, "record \(id) reported twice")
@@ -135,11 +138,12 @@ struct KafkaProducerTests {
         }
         var block = KafkaRecordBlock(topic: "block", bytes: ByteBuffer(string: text))
         for range in ranges { block.append(key: range.key, value: range.value) }
-        try await producer.enqueue(block)
+        let reports = producer.makeDeliveryReports()
+        try await producer.enqueue(block, firstID: 0, reportingTo: reports)
         var outOfRange = KafkaRecordBlock(topic: "block", bytes: ByteBuffer(string: "short"))
         outOfRange.append(value: 2..<50)
         await #expect {
-            try await producer.enqueue(outOfRange)
+            try await producer.enqueue(outOfRange, firstID: 500, reportingTo: reports)
         } throws: { ($0 as? KafkaProducerError)?.code == .serializationFailed }
         await producer.close()
 
@@ -212,7 +216,7 @@ struct KafkaProducerTests {
         try await cluster.startRequestTracking()
         let lingering = try Support.producer(cluster, ["linger.ms": "500"])
         let records = (0..<50).map { KafkaProducerRecord(topic: "linger", value: Support.value("linger-\($0)")) }
-        try await lingering.enqueue(contentsOf: records)
+        try await lingering.enqueue(contentsOf: records, firstID: 0, reportingTo: lingering.makeDeliveryReports())
         await lingering.close()
         let lingered = try await Support.produceRequestCount(cluster)
         #expect(lingered == 1)
@@ -220,7 +224,7 @@ struct KafkaProducerTests {
         try await cluster.clearRequests()
         let eager = try Support.producer(
             cluster, ["linger.ms": "0", "batch.size": "1", "max.in.flight.requests.per.connection": "1"])
-        try await eager.enqueue(contentsOf: records)
+        try await eager.enqueue(contentsOf: records, firstID: 0, reportingTo: eager.makeDeliveryReports())
         await eager.close()
         let eagerCount = try await Support.produceRequestCount(cluster)
         #expect(eagerCount >= 25, "\(eagerCount) requests for 50 one-record batches")
@@ -280,9 +284,11 @@ struct KafkaProducerTests {
         let big = ByteBuffer(repeating: 0x61, count: 15_000)
         var error: KafkaProducerError?
         let started = ContinuousClock.now
+        let reports = producer.makeDeliveryReports()
         do {
-            for _ in 0..<10 {
-                try await producer.enqueue(KafkaProducerRecord(topic: "full", value: big))
+            for i in 0..<10 {
+                try await producer.enqueue(
+                    KafkaProducerRecord(topic: "full", value: big), id: KafkaRecordID(i), reportingTo: reports)
             }
         } catch let thrown as KafkaProducerError {
             error = thrown

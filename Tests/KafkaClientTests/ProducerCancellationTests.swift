@@ -76,7 +76,10 @@ struct ProducerCancellationTests {
     @Test func closingEndsAnEnqueueWaitingForMetadata() async throws {
         let broker = try await Self.broker(topicKnown: false, produce: .answer)
         let producer = try Self.producer(broker)
-        let task = Task { try await producer.enqueue(contentsOf: [Self.record(), Self.record()]) }
+        let task = Task {
+            try await producer.enqueue(
+                contentsOf: [Self.record(), Self.record()], firstID: 0, reportingTo: producer.makeDeliveryReports())
+        }
         try await Self.eventually { broker.requestCount(apiKey: KafkaApiKey.metadata.rawValue) >= 2 }
         let closing = ContinuousClock.now
         await producer.close()
@@ -106,7 +109,9 @@ struct ProducerCancellationTests {
         let first = Task { try await producer.send(Self.record(partition: 0)) }
         try await Self.eventually { broker.requestCount(apiKey: KafkaApiKey.produce.rawValue) >= 1 }
         let waiting = Task {
-            try await producer.enqueue(contentsOf: [Self.record(partition: 1), Self.record(partition: 1)])
+            try await producer.enqueue(
+                contentsOf: [Self.record(partition: 1), Self.record(partition: 1)], firstID: 0,
+                reportingTo: producer.makeDeliveryReports())
         }
         try await Task.sleep(for: .milliseconds(200))
         let cancelled = ContinuousClock.now

@@ -24,7 +24,7 @@ struct ProducerMetricsTests {
         _ = try await producer.send(KafkaProducerRecord(topic: "counted", value: Support.value("warm-up")))
         try await cluster.pushRequestErrors(apiKey: 0, errors: [6, 6])
         let records = (0..<100).map { KafkaProducerRecord(topic: "counted", value: Support.value("record-\($0)")) }
-        try await producer.enqueue(contentsOf: records)
+        try await producer.enqueue(contentsOf: records, firstID: 0, reportingTo: producer.makeDeliveryReports())
         await producer.close()
 
         let dimensions = [("client_id", "metrics-test")]

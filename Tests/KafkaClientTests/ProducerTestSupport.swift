@@ -67,11 +67,12 @@ enum ProducerTestSupport {
                 topic: topic, key: key(i).map { ByteBuffer(string: $0) },
                 value: ByteBuffer(string: "record-\(i)\(suffix)"))
         }
-        try await producer.enqueue(contentsOf: records)
+        let stream = producer.makeDeliveryReports()
+        try await producer.enqueue(contentsOf: records, firstID: 0, reportingTo: stream)
         await producer.flush()
         var reports: [KafkaDeliveryReport] = []
         var seen = 0
-        for await report in producer.deliveryReports {
+        for await report in stream {
             reports.append(report)
             seen += report.recordIDs.count
             if seen >= count { break }

@@ -24,10 +24,13 @@ struct ReadmeExampleTests {
         print(metadata.partition, metadata.offset)
 
         let lines = ["GET / 200", "GET /cart 200", "POST /checkout 201"].map { ByteBuffer(string: $0) }
-        try await producer.enqueue(contentsOf: lines.map { KafkaProducerRecord(topic: "logs", value: $0) })
-        let reports = Task {
+        // Each caller owns its reports; records are named by ids the caller chose (here 0, 1, 2).
+        let reports = producer.makeDeliveryReports()
+        try await producer.enqueue(
+            contentsOf: lines.map { KafkaProducerRecord(topic: "logs", value: $0) }, firstID: 0, reportingTo: reports)
+        let delivered = Task {
             var delivered = 0
-            for await report in producer.deliveryReports {
+            for await report in reports {
                 print(report.topicPartition, report.baseOffset, report.recordIDs, report.error.map { "\($0)" } ?? "ok")
                 if report.error == nil { delivered += report.recordIDs.count }
             }
@@ -35,7 +38,7 @@ struct ReadmeExampleTests {
         }
 
         await producer.close()
-        #expect(await reports.value == 3)
+        #expect(await delivered.value == 3)
         let stored = try await cluster.consume(topic: "logs")
         #expect(stored.count == 4)
         #expect(stored.contains { $0.key == Array("user-17".utf8) && $0.partition == metadata.partition })

@@ -8,6 +8,8 @@ import Testing
 /// previous drain stopped, as Java's per-node drain index does.
 @Suite("RecordAccumulator drains fairly")
 struct RecordAccumulatorFairnessTests {
+    static let reports = KafkaDeliveryReports(capacity: .max)
+
     /// An accumulator whose topics all live on node 1, `batch.size` = `max.request.size`.
     static func accumulator(topics: [String: Int], batchSize: Int) -> RecordAccumulator {
         var configuration = KafkaProducerConfiguration(bootstrapServers: [.init(host: "127.0.0.1", port: 9092)])
@@ -36,7 +38,8 @@ struct RecordAccumulatorFairnessTests {
             for _ in 0..<(perBatch * batches) { block.append(value: 0..<100) }
             var reservation = 0
             let progress = accumulator.append(
-                block: block, from: 0, firstID: 0, nowMillis: 0, now: .now(), reservation: &reservation)
+                block: block, from: 0, firstID: 0, nowMillis: 0, now: .now(), reservation: &reservation,
+                reportingTo: Self.reports)
             precondition(progress.stop == nil)
         }
     }

@@ -84,6 +84,7 @@ extension KafkaProducerConfiguration {
                 )
             }
         }
+        try validateTopicConfigurations()
         if batchSize > bufferMemory {
             throw KafkaProducerError(
                 .invalidConfiguration,

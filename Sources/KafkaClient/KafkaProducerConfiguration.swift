@@ -94,6 +94,11 @@ public struct KafkaProducerConfiguration: Sendable {
     /// `partitioner.ignore.keys`: partition keyed records as if they had no key. Default: false.
     public var partitionerIgnoreKeys: Bool = false
 
+    /// Settings that differ per topic (acks, compression, linger, batch size, partitioner,
+    /// idempotence), by topic name. Every topic still shares the producer's connections,
+    /// metadata, event loop and `buffer.memory`. Default: none.
+    public var topicConfigurations: [String: KafkaTopicConfiguration] = [:]
+
     public init(bootstrapServers: [KafkaBrokerAddress]) {
         self.bootstrapServers = bootstrapServers
     }

@@ -16,6 +16,8 @@ final class ProducerBatch: @unchecked Sendable {
     }
 
     let topicPartition: TopicPartition
+    /// The topic's settings: acks, compression, whether it is idempotent.
+    let settings: TopicSettings
     /// Increases with every batch the producer creates; flush waits on the serials it saw.
     let serial: UInt64
     let createdAt: NIODeadline
@@ -56,8 +58,12 @@ final class ProducerBatch: @unchecked Sendable {
     /// Not sendable before this deadline (retry backoff).
     var retryAfter: NIODeadline?
 
-    init(topicPartition: TopicPartition, serial: UInt64, createdAt: NIODeadline, capacity: Int, reservedBytes: Int) {
+    init(
+        topicPartition: TopicPartition, settings: TopicSettings, serial: UInt64, createdAt: NIODeadline, capacity: Int,
+        reservedBytes: Int
+    ) {
         self.topicPartition = topicPartition
+        self.settings = settings
         self.serial = serial
         self.createdAt = createdAt
         self.reservedBytes = reservedBytes
@@ -114,7 +120,7 @@ final class ProducerBatch: @unchecked Sendable {
     /// return the same bytes.
     /// When the producer state changed since (an epoch bump), the bytes are re-stamped in place
     /// (header fields and CRC only).
-    func encode(compression: KafkaCompression, context: KafkaCompressionContext) throws -> ByteBuffer {
+    func encode(context: KafkaCompressionContext) throws -> ByteBuffer {
         // Encoding is sending: an answer to this attempt is about the sequences it carries now.
         sequenceHasBeenReset = false
         if var bytes = encoded {
@@ -127,7 +133,7 @@ final class ProducerBatch: @unchecked Sendable {
         }
         let open = writer!
         writer = nil
-        let bytes = try open.finish(compression: compression, producerState: producerState, context: context)
+        let bytes = try open.finish(compression: settings.compression, producerState: producerState, context: context)
         encoded = bytes
         encodedProducerState = producerState
         return bytes
@@ -144,7 +150,7 @@ final class ProducerBatch: @unchecked Sendable {
         let middle = records.count / 2
         func half(_ range: Range<Int>, serial: UInt64, reserved: Int) -> ProducerBatch {
             let batch = ProducerBatch(
-                topicPartition: topicPartition, serial: serial, createdAt: createdAt,
+                topicPartition: topicPartition, settings: settings, serial: serial, createdAt: createdAt,
                 capacity: range.reduce(RecordBatchLayout.records) {
                     $0
                         + RecordBatchWriter.estimatedRecordSize(

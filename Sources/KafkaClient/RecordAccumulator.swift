@@ -8,23 +8,19 @@ import NIOCore
 /// drains ready batches from its event loop. Memory is reserved per batch, as Java's BufferPool
 /// does: `max(batch.size, record size)` when a batch is created, released when it completes.
 final class RecordAccumulator: Sendable {
+    /// The producer-wide settings; batch size, linger and partitioner are per topic
+    /// (`TopicSettings`, resolved once per topic).
     struct Settings: Sendable {
-        var batchSize: Int
         var bufferMemory: Int
-        var linger: TimeAmount
         var deliveryTimeout: TimeAmount
         var maxRequestSize: Int
-        var partitioner: KafkaPartitionerStrategy
-        var partitionerIgnoreKeys: Bool
+        let configuration: KafkaProducerConfiguration
 
         init(configuration: KafkaProducerConfiguration) {
-            batchSize = max(configuration.batchSize, 1)
             bufferMemory = configuration.bufferMemory
-            linger = TimeAmount(configuration.linger)
             deliveryTimeout = TimeAmount(configuration.deliveryTimeout)
             maxRequestSize = configuration.maxRequestSize
-            partitioner = configuration.partitioner
-            partitionerIgnoreKeys = configuration.partitionerIgnoreKeys
+            self.configuration = configuration
         }
     }
 
@@ -47,12 +43,19 @@ final class RecordAccumulator: Sendable {
     /// Guarded by the accumulator's lock.
     private final class TopicQueues: @unchecked Sendable {
         let name: String
+        let settings: TopicSettings
         var partitions: [PartitionQueue] = []
+        /// The topic's own partitioner: strategies may differ per topic.
+        var partitioner: KafkaPartitioner
         let partitionerState: KafkaPartitioner.TopicState
 
-        init(name: String, partitionerState: KafkaPartitioner.TopicState) {
+        init(name: String, settings: TopicSettings) {
             self.name = name
-            self.partitionerState = partitionerState
+            self.settings = settings
+            partitioner = KafkaPartitioner(
+                strategy: settings.partitioner, batchSize: settings.batchSize,
+                ignoreKeys: settings.partitionerIgnoreKeys)
+            partitionerState = partitioner.topicState(for: name)
         }
     }
 
@@ -82,7 +85,6 @@ final class RecordAccumulator: Sendable {
 
     private struct State {
         var metadata = ClusterMetadata.empty
-        var partitioner: KafkaPartitioner
         var topics: [String: TopicQueues] = [:]
         var nextSerial: UInt64 = 0
         var usedMemory = 0
@@ -109,11 +111,7 @@ final class RecordAccumulator: Sendable {
 
     init(settings: Settings) {
         self.settings = settings
-        self.state = NIOLockedValueBox(
-            State(
-                partitioner: KafkaPartitioner(
-                    strategy: settings.partitioner, batchSize: settings.batchSize,
-                    ignoreKeys: settings.partitionerIgnoreKeys)))
+        self.state = NIOLockedValueBox(State())
     }
 
     // MARK: - Appending (callers of send)
@@ -267,7 +265,7 @@ final class RecordAccumulator: Sendable {
             if let existing = state.topics[topicName] {
                 queues = existing
             } else {
-                queues = TopicQueues(name: topicName, partitionerState: state.partitioner.topicState(for: topicName))
+                queues = TopicQueues(name: topicName, settings: settings.configuration.settings(forTopic: topicName))
                 state.topics[topicName] = queues
             }
             cache = TopicCache(name: topicName, metadata: topic, queues: queues)
@@ -288,7 +286,7 @@ final class RecordAccumulator: Sendable {
             }
             partition = explicit
         } else {
-            partition = state.partitioner.partition(
+            partition = queues.partitioner.partition(
                 state: queues.partitionerState, rawKey: key, partitionCount: partitionCount,
                 availablePartitions: topic.availablePartitions)
         }
@@ -297,14 +295,14 @@ final class RecordAccumulator: Sendable {
 
         var wake = false
         if let open = queues.partitions[slot].last, open.isOpen,
-            open.sizeInBytes + estimate <= max(settings.batchSize, open.reservedBytes)
+            open.sizeInBytes + estimate <= max(queues.settings.batchSize, open.reservedBytes)
         {
             open.append(
                 id: id, timestamp: timestamp, key: key, value: value, headers: headers,
                 completion: completion())
-            if open.sizeInBytes >= settings.batchSize { wake = true }
+            if open.sizeInBytes >= queues.settings.batchSize { wake = true }
         } else {
-            let size = max(settings.batchSize, estimate + batchOverhead)
+            let size = max(queues.settings.batchSize, estimate + batchOverhead)
             if reservation >= size {
                 reservation -= size
             } else {
@@ -314,7 +312,8 @@ final class RecordAccumulator: Sendable {
                 state.usedMemory += size
             }
             let batch = ProducerBatch(
-                topicPartition: TopicPartition(topic: topicName, partition: partition), serial: state.nextSerial,
+                topicPartition: TopicPartition(topic: topicName, partition: partition), settings: queues.settings,
+                serial: state.nextSerial,
                 createdAt: now, capacity: size, reservedBytes: size)
             state.nextSerial += 1
             state.incomplete.insert(batch.serial)
@@ -324,7 +323,7 @@ final class RecordAccumulator: Sendable {
             queues.partitions[slot].append(batch)
             wake = true
         }
-        state.partitioner.recordAppended(state: queues.partitionerState, partition: partition, bytes: estimate)
+        queues.partitioner.recordAppended(state: queues.partitionerState, partition: partition, bytes: estimate)
         return .appended(wakeSender: wake)
     }
 
@@ -455,8 +454,9 @@ final class RecordAccumulator: Sendable {
                         continue
                     }
                     let full =
-                        queues.partitions[slot].count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
-                    let lingerEnds = batch.createdAt + settings.linger
+                        queues.partitions[slot].count > 1 || !batch.isOpen
+                        || batch.sizeInBytes >= queues.settings.batchSize
+                    let lingerEnds = batch.createdAt + queues.settings.linger
                     if full || flushing || lingerEnds <= now {
                         check.readyNodes.insert(leader)
                     } else {
@@ -472,7 +472,9 @@ final class RecordAccumulator: Sendable {
     /// Takes the sendable first batch of each partition led by `node`, up to `maxSize` bytes of
     /// records in total (at least one batch), starting where the node's previous drain stopped. The batches leave the queues; they come back with
     /// `reenqueue` for a retry or end with `complete`.
-    func drain(node: Int32, now: NIODeadline, maxSize: Int, canDrain: (ProducerBatch) -> Bool) -> [ProducerBatch] {
+    func drain(
+        node: Int32, acks: KafkaAcks, now: NIODeadline, maxSize: Int, canDrain: (ProducerBatch) -> Bool
+    ) -> [ProducerBatch] {
         state.withLockedValue { state in
             var drained: [ProducerBatch] = []
             var size = 0
@@ -487,13 +489,14 @@ final class RecordAccumulator: Sendable {
                 let entry = state.drainOrder[position]
                 let queues = entry.queues
                 let slot = entry.slot
-                guard let batch = queues.partitions[slot].first else { continue }
+                // A Produce request carries one acks: topics with another go in another request.
+                guard queues.settings.acks == acks, let batch = queues.partitions[slot].first else { continue }
                 let topicPartition = TopicPartition(topic: queues.name, partition: Int32(slot))
                 guard state.metadata.leader(for: topicPartition) == node, canDrain(batch) else { continue }
                 if let retryAfter = batch.retryAfter, retryAfter > now { continue }
                 let full =
-                    queues.partitions[slot].count > 1 || !batch.isOpen || batch.sizeInBytes >= settings.batchSize
-                guard full || flushing || batch.createdAt + settings.linger <= now else { continue }
+                    queues.partitions[slot].count > 1 || !batch.isOpen || batch.sizeInBytes >= queues.settings.batchSize
+                guard full || flushing || batch.createdAt + queues.settings.linger <= now else { continue }
                 if !drained.isEmpty && size + batch.sizeInBytes > maxSize {
                     // The partition that did not fit goes first next time.
                     next = position

@@ -56,6 +56,8 @@ final class Sender: @unchecked Sendable {
     private var isAborting: Bool { abortError != nil }
     /// Set once the connections are closed for good: the loop does nothing more.
     private var isShutDown = false
+    /// The acks values Produce requests are built for (the producer's and the topics').
+    private lazy var acksInUse: [KafkaAcks] = configuration.acksInUse
     /// Compression state reused from batch to batch.
     private let compressionContext = KafkaCompressionContext()
     /// Producer id, epoch and sequences; nil without `enable.idempotence`.
@@ -78,7 +80,7 @@ final class Sender: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.logger = logger
         self.pool = BrokerConnectionPool(configuration: configuration, eventLoop: eventLoop)
-        if configuration.enableIdempotence { idempotence = IdempotenceStateMachine() }
+        if configuration.needsProducerId { idempotence = IdempotenceStateMachine() }
     }
 
     /// Asks the event loop to look for work. Cheap to call often: wakeups coalesce.
@@ -128,6 +130,7 @@ final class Sender: @unchecked Sendable {
     /// idempotent producer's sequence order.
     private func canDrain(_ batch: ProducerBatch) -> Bool {
         if !mutedPartitions.isEmpty && mutedPartitions.contains(batch.topicPartition) { return false }
+        guard batch.settings.isIdempotent else { return true }
         return idempotence?.canDrain(batch) ?? true
     }
 
@@ -164,23 +167,35 @@ final class Sender: @unchecked Sendable {
                 "broker does not support any Produce version this client speaks", metadata: ["node": "\(node)"])
             return
         }
-        while (inFlightRequests[node] ?? 0) < configuration.maxInFlightRequestsPerConnection {
-            let batches = accumulator.drain(
-                node: node, now: now, maxSize: configuration.maxRequestSize, canDrain: canDrain)
-            if batches.isEmpty { return }
-            if idempotence != nil {
-                for batch in batches { idempotence!.stamp(batch) }
+        // One request per acks value in turn (a request carries one); they share the connection.
+        var exhausted: Set<KafkaAcks> = []
+        while (inFlightRequests[node] ?? 0) < configuration.maxInFlightRequestsPerConnection,
+            exhausted.count < acksInUse.count
+        {
+            for acks in acksInUse where !exhausted.contains(acks) {
+                guard (inFlightRequests[node] ?? 0) < configuration.maxInFlightRequestsPerConnection else { return }
+                let batches = accumulator.drain(
+                    node: node, acks: acks, now: now, maxSize: configuration.maxRequestSize, canDrain: canDrain)
+                if batches.isEmpty {
+                    exhausted.insert(acks)
+                    continue
+                }
+                if idempotence != nil {
+                    for batch in batches where batch.settings.isIdempotent { idempotence!.stamp(batch) }
+                }
+                sendProduce(batches, acks: acks, on: connection, node: node, version: produceVersion)
             }
-            sendProduce(batches, on: connection, node: node, version: produceVersion)
         }
     }
 
-    private func sendProduce(_ batches: [ProducerBatch], on connection: BrokerConnection, node: Int32, version: Int16) {
+    private func sendProduce(
+        _ batches: [ProducerBatch], acks: KafkaAcks, on connection: BrokerConnection, node: Int32, version: Int16
+    ) {
         var topics: [String: [ProduceRequest.PartitionProduceData]] = [:]
         var sendable: [ProducerBatch] = []
         for batch in batches {
             do {
-                let bytes = try batch.encode(compression: configuration.compression, context: compressionContext)
+                let bytes = try batch.encode(context: compressionContext)
                 topics[batch.topicPartition.topic, default: []].append(
                     .init(index: batch.topicPartition.partition, records: bytes))
                 sendable.append(batch)
@@ -197,7 +212,7 @@ final class Sender: @unchecked Sendable {
         guard !sendable.isEmpty else { return }
         let batches = sendable
         let request = ProduceRequest(
-            acks: configuration.acks.rawValue, timeoutMs: Int32(clamping: configuration.requestTimeout.milliseconds),
+            acks: acks.rawValue, timeoutMs: Int32(clamping: configuration.requestTimeout.milliseconds),
             topicData: topics.map { .init(name: $0.key, partitionData: $0.value) })
         for batch in sendable { batch.attempts += 1 }
         if configuration.maxInFlightRequestsPerConnection == 1 {
@@ -206,7 +221,7 @@ final class Sender: @unchecked Sendable {
         inFlightRequests[node, default: 0] += 1
         metrics.produceRequests.increment()
 
-        if configuration.acks == .none {
+        if acks == .none {
             connection.sendWithoutResponse(request, version: version).whenComplete { result in
                 self.inFlightRequests[node, default: 1] -= 1
                 self.unmute(batches)
@@ -257,14 +272,14 @@ final class Sender: @unchecked Sendable {
             }
             let code = KafkaErrorCode(rawValue: answer.errorCode)
             if code == .none {
-                _ = idempotence?.handleResponse(batch, error: .none, mayRetry: false)
+                if batch.settings.isIdempotent { _ = idempotence?.handleResponse(batch, error: .none, mayRetry: false) }
                 completed.append((batch, answer.baseOffset, answer.logAppendTimeMs))
                 continue
             }
             if code == .messageTooLarge, !isAborting, let halves = accumulator.splitForRetry(batch) {
                 // As Java does: a batch refused as too large is split in two and sent again (this
                 // does not count as a retry); a single record that is too large fails below.
-                idempotence?.replace(batch, with: halves)
+                if batch.settings.isIdempotent { idempotence?.replace(batch, with: halves) }
                 logger.info(
                     "splitting a batch the broker refused as too large",
                     metadata: ["partition": "\(batch.topicPartition)", "records": "\(batch.recordCount)"])
@@ -273,7 +288,7 @@ final class Sender: @unchecked Sendable {
             var message = "broker \(node) rejected \(batch.recordCount) records for \(batch.topicPartition)"
             if let detail = answer.errorMessage { message += ": \(detail)" }
             let error = KafkaProducerError(.brokerError, message, brokerErrorCode: code)
-            if idempotence != nil {
+            if idempotence != nil && batch.settings.isIdempotent {
                 switch idempotence!.handleResponse(batch, error: code, mayRetry: mayRetry(batch, now: .now())) {
                 case .complete:
                     completed.append((batch, answer.baseOffset, answer.logAppendTimeMs))
@@ -390,7 +405,7 @@ final class Sender: @unchecked Sendable {
             let failure = error(batch)
             // Batches the state machine already accounted for (a refused answer) are left alone;
             // for the others only the broker's code says whether their sequences were written.
-            idempotence?.batchFailed(batch, brokerError: failure.brokerErrorCode)
+            if batch.settings.isIdempotent { idempotence?.batchFailed(batch, brokerError: failure.brokerErrorCode) }
             logger.warning(
                 "records failed", metadata: ["partition": "\(batch.topicPartition)", "error": "\(failure)"])
             for (reports, report) in batch.fail(failure) { reports.deliver(report) }
@@ -738,7 +753,7 @@ final class Sender: @unchecked Sendable {
     }
 
     private func lastConnectionError(for topicPartition: TopicPartition) -> String {
-        if idempotence?.needsProducerId == true {
+        if idempotence?.needsProducerId == true, configuration.settings(forTopic: topicPartition.topic).isIdempotent {
             return "; no producer id yet\(lastProducerIdError.map { " (last error: \($0.message))" } ?? "")"
         }
         guard let leader = metadata.leader(for: topicPartition) else { return "; its leader is unknown" }

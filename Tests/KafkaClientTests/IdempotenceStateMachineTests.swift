@@ -236,8 +236,10 @@ struct IdempotenceStateMachineTests {
         simulation.append(partition: 0)
         #expect(simulation.machine.hasUnresolvedSequence(partition))
         #expect(
-            simulation.accumulator.drain(node: 1, now: .now(), maxSize: .max, canDrain: simulation.machine.canDrain)
-                .isEmpty)
+            simulation.accumulator.drain(
+                node: 1, acks: .all, now: .now(), maxSize: .max, canDrain: simulation.machine.canDrain
+            )
+            .isEmpty)
         #expect(simulation.machine.handleResponse(second, error: .none, mayRetry: true) == .complete)
         #expect(simulation.machine.prepareToDrain().isEmpty, "sequence 1 acknowledged proves sequence 0 was written")
         #expect(!simulation.machine.hasUnresolvedSequence(partition))

@@ -156,13 +156,13 @@ final class IdempotentSenderSimulation {
         var requests: [Request] = []
         while inFlight.count < maxInFlight {
             let batches = accumulator.drain(
-                node: 1, now: .now() + .hours(1), maxSize: .max, canDrain: { self.machine.canDrain($0) })
+                node: 1, acks: .all, now: .now() + .hours(1), maxSize: .max, canDrain: { self.machine.canDrain($0) })
             if batches.isEmpty { break }
             var sent: [KafkaProducerState] = []
             for batch in batches {
                 machine.stamp(batch)
                 batch.attempts += 1
-                sent.append(Self.producerState(in: try! batch.encode(compression: .none, context: compressionContext)))
+                sent.append(Self.producerState(in: try! batch.encode(context: compressionContext)))
             }
             let request = Request(batches: batches, sent: sent)
             inFlight.append(request)

@@ -50,7 +50,8 @@ struct RecordAccumulatorFairnessTests {
         Self.backlog(accumulator, topic: "t", partitions: 8, batches: 4, batchSize: batchSize)
         var partitionsPerRound: [[Int32]] = []
         for _ in 0..<16 {
-            let drained = accumulator.drain(node: 1, now: .now(), maxSize: batchSize, canDrain: { _ in true })
+            let drained = accumulator.drain(
+                node: 1, acks: .all, now: .now(), maxSize: batchSize, canDrain: { _ in true })
             partitionsPerRound.append(drained.map(\.topicPartition.partition))
         }
         // One batch fills a request, so each round is one partition.
@@ -66,7 +67,7 @@ struct RecordAccumulatorFairnessTests {
         Self.backlog(accumulator, topic: "b", partitions: 2, batches: 3, batchSize: batchSize)
         var seen: [TopicPartition] = []
         for _ in 0..<5 {
-            seen += accumulator.drain(node: 1, now: .now(), maxSize: batchSize, canDrain: { _ in true })
+            seen += accumulator.drain(node: 1, acks: .all, now: .now(), maxSize: batchSize, canDrain: { _ in true })
                 .map(\.topicPartition)
         }
         #expect(Set(seen).count == 5, "\(seen)")
@@ -77,8 +78,9 @@ struct RecordAccumulatorFairnessTests {
         let batchSize = 16_384
         let accumulator = Self.accumulator(topics: ["t": 4], batchSize: batchSize)
         Self.backlog(accumulator, topic: "t", partitions: 4, batches: 2, batchSize: batchSize)
-        let first = accumulator.drain(node: 1, now: .now(), maxSize: 2 * batchSize, canDrain: { _ in true })
-        let second = accumulator.drain(node: 1, now: .now(), maxSize: 2 * batchSize, canDrain: { _ in true })
+        let first = accumulator.drain(node: 1, acks: .all, now: .now(), maxSize: 2 * batchSize, canDrain: { _ in true })
+        let second = accumulator.drain(
+            node: 1, acks: .all, now: .now(), maxSize: 2 * batchSize, canDrain: { _ in true })
         let firstPartitions = first.map(\.topicPartition.partition)
         let secondPartitions = second.map(\.topicPartition.partition)
         #expect(firstPartitions.count == 2 && secondPartitions.count == 2)

@@ -44,7 +44,8 @@ public final class KafkaProducer: Service, Sendable {
     public let shutdownTimeout: Duration
 
     private let accumulator: RecordAccumulator
-    private let sender: Sender
+    /// Internal for tests (the encoder's counters).
+    let sender: Sender
     private let eventLoopGroup: any EventLoopGroup
     private let ownsEventLoopGroup: Bool
     /// Every report stream made, to end them at close (weak: a caller that drops its stream
@@ -99,7 +100,9 @@ public final class KafkaProducer: Service, Sendable {
     }
 
     deinit {
-        if !isClosed.load(ordering: .relaxed) && ownsEventLoopGroup {
+        guard !isClosed.load(ordering: .relaxed) else { return }
+        sender.encoder.shutdown()
+        if ownsEventLoopGroup {
             eventLoopGroup.shutdownGracefully { _ in }
         }
     }

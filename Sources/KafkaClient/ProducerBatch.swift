@@ -71,7 +71,11 @@ final class ProducerBatch: @unchecked Sendable {
     }
 
     /// The open batch's size so far, uncompressed.
-    var sizeInBytes: Int { writer?.sizeInBytes ?? encoded?.readableBytes ?? 0 }
+    var sizeInBytes: Int { writer?.sizeInBytes ?? encoded?.readableBytes ?? sizeWhileEncoding }
+    /// The size the batch had when its writer went to the `BatchEncoder`.
+    private var sizeWhileEncoding = 0
+    /// Whether the batch still has to be compressed and finished (first send).
+    var needsEncoding: Bool { encoded == nil }
     var recordCount: Int { records.count }
     var isOpen: Bool { writer != nil }
     /// Whether a sequence was assigned (idempotent producer, drained at least once).
@@ -137,6 +141,22 @@ final class ProducerBatch: @unchecked Sendable {
         encoded = bytes
         encodedProducerState = producerState
         return bytes
+    }
+
+    /// Hands the open records to the `BatchEncoder`, with the producer state to stamp them with.
+    /// The batch is then neither open nor encoded until `installEncoded`.
+    func takeWriterForEncoding() -> (RecordBatchWriter, KafkaProducerState) {
+        let open = writer!
+        sizeWhileEncoding = open.sizeInBytes
+        writer = nil
+        return (open, producerState)
+    }
+
+    /// Takes the bytes the `BatchEncoder` made, stamped with `producerState`; `encode` re-stamps
+    /// them if the state changed meanwhile (an epoch bump).
+    func installEncoded(_ bytes: ByteBuffer, producerState: KafkaProducerState) {
+        encoded = bytes
+        encodedProducerState = producerState
     }
 
     /// Splits this (encoded) batch into two, each with half the records in order, for a broker

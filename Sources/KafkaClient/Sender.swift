@@ -58,7 +58,12 @@ final class Sender: @unchecked Sendable {
     private var isShutDown = false
     /// The acks values Produce requests are built for (the producer's and the topics').
     private lazy var acksInUse: [KafkaAcks] = configuration.acksInUse
-    /// Compression state reused from batch to batch.
+    /// Requests drained per node whose batches are still being compressed, in drain order.
+    private var pendingProduces: [Int32: [PendingProduce]] = [:]
+    /// Compresses batches off the event loop.
+    let encoder = BatchEncoder(threads: 1)
+    /// Compression state reused from batch to batch (batches without compression, and
+    /// re-stamping).
     private let compressionContext = KafkaCompressionContext()
     /// Producer id, epoch and sequences; nil without `enable.idempotence`.
     private var idempotence: IdempotenceStateMachine?
@@ -183,17 +188,98 @@ final class Sender: @unchecked Sendable {
                 if idempotence != nil {
                     for batch in batches where batch.settings.isIdempotent { idempotence!.stamp(batch) }
                 }
-                sendProduce(batches, acks: acks, on: connection, node: node, version: produceVersion)
+                prepareProduce(batches, acks: acks, on: connection, node: node, version: produceVersion)
             }
         }
     }
 
-    private func sendProduce(
+    /// A Produce request whose batches are being compressed on the `BatchEncoder`. A partition's
+    /// requests go out in the order they were drained (sequence order for idempotent
+    /// partitions), so a ready request waits only for earlier ones that share a partition with
+    /// it; other topics' requests overtake it. Owned by the event loop.
+    private final class PendingProduce {
+        let batches: [ProducerBatch]
+        let acks: KafkaAcks
+        let connection: BrokerConnection
+        let version: Int16
+        var remainingEncodes = 0
+        var encodeErrors: [UInt64: any Error] = [:]
+
+        init(batches: [ProducerBatch], acks: KafkaAcks, connection: BrokerConnection, version: Int16) {
+            self.batches = batches
+            self.acks = acks
+            self.connection = connection
+            self.version = version
+        }
+    }
+
+    /// Counts the request as in flight and mutes its partitions at once (the ordering rules
+    /// hold from the drain on), sends it when no batch needs compressing, else compresses its
+    /// new compressed batches off the loop and sends it when they are done.
+    private func prepareProduce(
         _ batches: [ProducerBatch], acks: KafkaAcks, on connection: BrokerConnection, node: Int32, version: Int16
     ) {
+        inFlightRequests[node, default: 0] += 1
+        if configuration.maxInFlightRequestsPerConnection == 1 {
+            for batch in batches { mutedPartitions.insert(batch.topicPartition) }
+        }
+        let pending = PendingProduce(batches: batches, acks: acks, connection: connection, version: version)
+        pendingProduces[node, default: []].append(pending)
+        // Cheap codecs are finished inline at send time: the pool is for what would stall the loop
+        // (and a cheap batch queued behind expensive ones on the pool would wait for them).
+        for batch in batches where batch.needsEncoding && batch.settings.compression.isExpensive {
+            pending.remainingEncodes += 1
+            let (writer, producerState) = batch.takeWriterForEncoding()
+            encoder.encode(writer, compression: batch.settings.compression, producerState: producerState, on: eventLoop)
+                .whenComplete { result in
+                    switch result {
+                    case .success(let bytes): batch.installEncoded(bytes, producerState: producerState)
+                    case .failure(let error): pending.encodeErrors[batch.serial] = error
+                    }
+                    pending.remainingEncodes -= 1
+                    if pending.remainingEncodes == 0 { self.sendReadyProduces(node: node) }
+                }
+        }
+        if pending.remainingEncodes == 0 { sendReadyProduces(node: node) }
+    }
+
+    /// Sends the node's prepared requests that are ready and have no earlier unsent request for
+    /// one of their partitions.
+    private func sendReadyProduces(node: Int32) {
+        guard var pending = pendingProduces[node] else { return }
+        var waitingPartitions: Set<TopicPartition> = []
+        var ready: [PendingProduce] = []
+        pending.removeAll { request in
+            let partitions = request.batches.map(\.topicPartition)
+            guard request.remainingEncodes == 0, waitingPartitions.isDisjoint(with: partitions) else {
+                waitingPartitions.formUnion(partitions)
+                return false
+            }
+            ready.append(request)
+            return true
+        }
+        pendingProduces[node] = pending.isEmpty ? nil : pending
+        for request in ready { sendProduce(request, node: node) }
+    }
+
+    private func sendProduce(_ pending: PendingProduce, node: Int32) {
+        let acks = pending.acks
+        let connection = pending.connection
+        let version = pending.version
         var topics: [String: [ProduceRequest.PartitionProduceData]] = [:]
         var sendable: [ProducerBatch] = []
-        for batch in batches {
+        for batch in pending.batches {
+            if let error = pending.encodeErrors[batch.serial] {
+                // Its records went to the encoder and did not come back: it cannot be retried.
+                let failure =
+                    abortError
+                    ?? KafkaProducerError(
+                        .encodingFailed, "could not encode the batch for \(batch.topicPartition)",
+                        cause: error as? KafkaWireError)
+                finish([batch], error: { _ in failure })
+                unmute([batch])
+                continue
+            }
             do {
                 let bytes = try batch.encode(context: compressionContext)
                 topics[batch.topicPartition.topic, default: []].append(
@@ -209,16 +295,17 @@ final class Sender: @unchecked Sendable {
                     })
             }
         }
-        guard !sendable.isEmpty else { return }
+        guard !sendable.isEmpty else {
+            inFlightRequests[node, default: 1] -= 1
+            unmute(pending.batches)
+            wakeup()
+            return
+        }
         let batches = sendable
         let request = ProduceRequest(
             acks: acks.rawValue, timeoutMs: Int32(clamping: configuration.requestTimeout.milliseconds),
             topicData: topics.map { .init(name: $0.key, partitionData: $0.value) })
         for batch in sendable { batch.attempts += 1 }
-        if configuration.maxInFlightRequestsPerConnection == 1 {
-            for batch in sendable { mutedPartitions.insert(batch.topicPartition) }
-        }
-        inFlightRequests[node, default: 0] += 1
         metrics.produceRequests.increment()
 
         if acks == .none {
@@ -777,6 +864,7 @@ final class Sender: @unchecked Sendable {
     func closeConnections() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
             self.isShutDown = true
+            self.encoder.shutdown()
             self.failMetadataWaiters(
                 error: KafkaProducerError(.producerClosed, "the producer closed while waiting for metadata"))
             self.timer?.cancel()

@@ -23,6 +23,14 @@ final class Sender: @unchecked Sendable {
     private let wakeupPending = ManagedAtomic(false)
 
     // Owned by eventLoop.
+    /// What to send, and what answers mean: in-flight counts, muted partitions, retries,
+    /// idempotence.
+    var machine: SenderStateMachine
+    /// Producer id, epoch and sequences (the state machine's); nil when no topic is idempotent.
+    var idempotence: IdempotenceStateMachine? {
+        get { machine.idempotence }
+        _modify { yield &machine.idempotence }
+    }
     private var metadata = ClusterMetadata.empty
     private var wantedTopics: [String: NIODeadline] = [:]
     private var metadataWaiters: [String: [MetadataWaiter]] = [:]
@@ -44,20 +52,10 @@ final class Sender: @unchecked Sendable {
     private var connectingNodes: Set<Int32> = []
     /// Why the last connection attempt to a node failed, for error messages.
     private var lastConnectionErrors: [Int32: KafkaProducerError] = [:]
-    /// Produce requests awaiting a response, per node.
-    private var inFlightRequests: [Int32: Int] = [:]
-    /// Partitions with a batch in flight, when ordering requires one at a time.
-    private var mutedPartitions: Set<TopicPartition> = []
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
-    /// Set by a forced close: in-flight failures end batches, with this error, instead of
-    /// retrying them.
-    private var abortError: KafkaProducerError?
-    private var isAborting: Bool { abortError != nil }
     /// Set once the connections are closed for good: the loop does nothing more.
     private var isShutDown = false
-    /// The acks values Produce requests are built for (the producer's and the topics').
-    private lazy var acksInUse: [KafkaAcks] = configuration.acksInUse
     /// Requests drained per node whose batches are still being compressed, in drain order.
     private var pendingProduces: [Int32: [PendingProduce]] = [:]
     /// Compresses batches off the event loop.
@@ -65,8 +63,6 @@ final class Sender: @unchecked Sendable {
     /// Compression state reused from batch to batch (batches without compression, and
     /// re-stamping).
     private let compressionContext = KafkaCompressionContext()
-    /// Producer id, epoch and sequences; nil without `enable.idempotence`.
-    private var idempotence: IdempotenceStateMachine?
     private var isProducerIdRequestInFlight = false
     private var producerIdRetryAt: NIODeadline?
     private var producerIdFailures = 0
@@ -85,7 +81,7 @@ final class Sender: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.logger = logger
         self.pool = BrokerConnectionPool(configuration: configuration, eventLoop: eventLoop)
-        if configuration.needsProducerId { idempotence = IdempotenceStateMachine() }
+        self.machine = SenderStateMachine(configuration: configuration, accumulator: accumulator)
     }
 
     /// Asks the event loop to look for work. Cheap to call often: wakeups coalesce.
@@ -106,7 +102,8 @@ final class Sender: @unchecked Sendable {
         if let last = lastMetadataRefresh, last + TimeAmount(configuration.metadataMaxAge) <= now {
             isMetadataRefreshNeeded = true
         }
-        let check = accumulator.ready(now: now, canDrain: canDrain)
+        let machine = self.machine
+        let check = accumulator.ready(now: now, canDrain: { machine.canDrain($0) })
         if !check.expired.isEmpty {
             finish(
                 check.expired,
@@ -128,15 +125,6 @@ final class Sender: @unchecked Sendable {
             sendProduceRequests(on: connection, node: node, now: now)
         }
         scheduleTimer(now: now, nextReadyAt: check.nextReadyAt, hasIncompleteBatches: check.hasIncompleteBatches)
-    }
-
-    /// The ordering rules a partition's first batch must pass to be drained: one batch in
-    /// flight per partition when `max.in.flight.requests.per.connection` is 1, and the
-    /// idempotent producer's sequence order.
-    private func canDrain(_ batch: ProducerBatch) -> Bool {
-        if !mutedPartitions.isEmpty && mutedPartitions.contains(batch.topicPartition) { return false }
-        guard batch.settings.isIdempotent else { return true }
-        return idempotence?.canDrain(batch) ?? true
     }
 
     private func scheduleTimer(now: NIODeadline, nextReadyAt: NIODeadline?, hasIncompleteBatches: Bool) {
@@ -165,31 +153,15 @@ final class Sender: @unchecked Sendable {
 
     // MARK: - Produce
 
+    /// Drains the node's next requests (the state machine decides which) and prepares them.
     private func sendProduceRequests(on connection: BrokerConnection, node: Int32, now: NIODeadline) {
-        let produceVersion = connection.apiVersions[.produce]
-        guard let produceVersion else {
+        guard let produceVersion = connection.apiVersions[.produce] else {
             logger.error(
                 "broker does not support any Produce version this client speaks", metadata: ["node": "\(node)"])
             return
         }
-        // One request per acks value in turn (a request carries one); they share the connection.
-        var exhausted: Set<KafkaAcks> = []
-        while (inFlightRequests[node] ?? 0) < configuration.maxInFlightRequestsPerConnection,
-            exhausted.count < acksInUse.count
-        {
-            for acks in acksInUse where !exhausted.contains(acks) {
-                guard (inFlightRequests[node] ?? 0) < configuration.maxInFlightRequestsPerConnection else { return }
-                let batches = accumulator.drain(
-                    node: node, acks: acks, now: now, maxSize: configuration.maxRequestSize, canDrain: canDrain)
-                if batches.isEmpty {
-                    exhausted.insert(acks)
-                    continue
-                }
-                if idempotence != nil {
-                    for batch in batches where batch.settings.isIdempotent { idempotence!.stamp(batch) }
-                }
-                prepareProduce(batches, acks: acks, on: connection, node: node, version: produceVersion)
-            }
+        for request in machine.nextRequests(node: node, now: now) {
+            prepareProduce(request, on: connection, version: produceVersion)
         }
     }
 
@@ -197,37 +169,30 @@ final class Sender: @unchecked Sendable {
     /// requests go out in the order they were drained (sequence order for idempotent
     /// partitions), so a ready request waits only for earlier ones that share a partition with
     /// it; other topics' requests overtake it. Owned by the event loop.
-    private final class PendingProduce {
-        let batches: [ProducerBatch]
-        let acks: KafkaAcks
+    final class PendingProduce {
+        let request: SenderStateMachine.Request
         let connection: BrokerConnection
         let version: Int16
         var remainingEncodes = 0
         var encodeErrors: [UInt64: any Error] = [:]
 
-        init(batches: [ProducerBatch], acks: KafkaAcks, connection: BrokerConnection, version: Int16) {
-            self.batches = batches
-            self.acks = acks
+        init(request: SenderStateMachine.Request, connection: BrokerConnection, version: Int16) {
+            self.request = request
             self.connection = connection
             self.version = version
         }
     }
 
-    /// Counts the request as in flight and mutes its partitions at once (the ordering rules
-    /// hold from the drain on), sends it when no batch needs compressing, else compresses its
-    /// new compressed batches off the loop and sends it when they are done.
-    private func prepareProduce(
-        _ batches: [ProducerBatch], acks: KafkaAcks, on connection: BrokerConnection, node: Int32, version: Int16
-    ) {
-        inFlightRequests[node, default: 0] += 1
-        if configuration.maxInFlightRequestsPerConnection == 1 {
-            for batch in batches { mutedPartitions.insert(batch.topicPartition) }
-        }
-        let pending = PendingProduce(batches: batches, acks: acks, connection: connection, version: version)
+    /// Sends the request when no batch needs expensive compression, else compresses those batches
+    /// off the loop and sends it when they are done.
+    private func prepareProduce(_ request: SenderStateMachine.Request, on connection: BrokerConnection, version: Int16)
+    {
+        let node = request.node
+        let pending = PendingProduce(request: request, connection: connection, version: version)
         pendingProduces[node, default: []].append(pending)
         // Cheap codecs are finished inline at send time: the pool is for what would stall the loop
         // (and a cheap batch queued behind expensive ones on the pool would wait for them).
-        for batch in batches where batch.needsEncoding && batch.settings.compression.isExpensive {
+        for batch in request.batches where batch.needsEncoding && batch.settings.compression.isExpensive {
             pending.remainingEncodes += 1
             let (writer, producerState) = batch.takeWriterForEncoding()
             encoder.encode(writer, compression: batch.settings.compression, producerState: producerState, on: eventLoop)
@@ -249,55 +214,46 @@ final class Sender: @unchecked Sendable {
         guard var pending = pendingProduces[node] else { return }
         var waitingPartitions: Set<TopicPartition> = []
         var ready: [PendingProduce] = []
-        pending.removeAll { request in
-            let partitions = request.batches.map(\.topicPartition)
-            guard request.remainingEncodes == 0, waitingPartitions.isDisjoint(with: partitions) else {
+        pending.removeAll { prepared in
+            let partitions = prepared.request.batches.map(\.topicPartition)
+            guard prepared.remainingEncodes == 0, waitingPartitions.isDisjoint(with: partitions) else {
                 waitingPartitions.formUnion(partitions)
                 return false
             }
-            ready.append(request)
+            ready.append(prepared)
             return true
         }
         pendingProduces[node] = pending.isEmpty ? nil : pending
-        for request in ready { sendProduce(request, node: node) }
+        for prepared in ready { sendProduce(prepared) }
     }
 
-    private func sendProduce(_ pending: PendingProduce, node: Int32) {
-        let acks = pending.acks
-        let connection = pending.connection
-        let version = pending.version
+    private func sendProduce(_ pending: PendingProduce) {
+        let node = pending.request.node
+        let acks = pending.request.acks
         var topics: [String: [ProduceRequest.PartitionProduceData]] = [:]
         var sendable: [ProducerBatch] = []
-        for batch in pending.batches {
-            if let error = pending.encodeErrors[batch.serial] {
-                // Its records went to the encoder and did not come back: it cannot be retried.
-                let failure =
-                    abortError
-                    ?? KafkaProducerError(
-                        .encodingFailed, "could not encode the batch for \(batch.topicPartition)",
-                        cause: error as? KafkaWireError)
-                finish([batch], error: { _ in failure })
-                unmute([batch])
-                continue
-            }
+        var unsendable: [SenderStateMachine.Outcome] = []
+        for batch in pending.request.batches {
             do {
+                if let error = pending.encodeErrors[batch.serial] { throw error }
                 let bytes = try batch.encode(context: compressionContext)
                 topics[batch.topicPartition.topic, default: []].append(
                     .init(index: batch.topicPartition.partition, records: bytes))
                 sendable.append(batch)
             } catch {
-                finish(
-                    [batch],
-                    error: { _ in
-                        KafkaProducerError(
-                            .encodingFailed, "could not encode the batch for \(batch.topicPartition)",
-                            cause: error as? KafkaWireError)
-                    })
+                // Its records went to the encoder and did not come back: it cannot be retried.
+                let failure =
+                    machine.abortError
+                    ?? KafkaProducerError(
+                        .encodingFailed, "could not encode the batch for \(batch.topicPartition)",
+                        cause: error as? KafkaWireError)
+                unsendable.append(machine.fail(batch, failure))
+                machine.unmute([batch])
             }
         }
+        perform(unsendable)
         guard !sendable.isEmpty else {
-            inFlightRequests[node, default: 1] -= 1
-            unmute(pending.batches)
+            machine.requestFinished(node: node, batches: [])
             wakeup()
             return
         }
@@ -309,196 +265,82 @@ final class Sender: @unchecked Sendable {
         metrics.produceRequests.increment()
 
         if acks == .none {
-            connection.sendWithoutResponse(request, version: version).whenComplete { result in
-                self.inFlightRequests[node, default: 1] -= 1
-                self.unmute(batches)
+            pending.connection.sendWithoutResponse(request, version: pending.version).whenComplete { result in
+                self.machine.requestFinished(node: node, batches: batches)
                 switch result {
                 case .success:
-                    self.complete(batches.map { ($0, Int64(-1), Int64(-1)) })
+                    self.perform(batches.map { .complete($0, baseOffset: -1, logAppendTime: -1, isDuplicate: false) })
                 case .failure(let error):
-                    self.retryOrFail(batches, error: self.producerError(error, node: node), refreshMetadata: true)
+                    self.isMetadataRefreshNeeded = true
+                    self.perform(
+                        self.machine.produceFailed(batches, error: self.producerError(error, node: node), now: .now()))
                 }
                 self.wakeup()
             }
         } else {
-            connection.send(request, version: version, expecting: ProduceResponse.self).whenComplete { result in
-                self.inFlightRequests[node, default: 1] -= 1
-                self.unmute(batches)
+            pending.connection.send(request, version: pending.version, expecting: ProduceResponse.self).whenComplete {
+                result in
+                self.machine.requestFinished(node: node, batches: batches)
                 switch result {
                 case .success(let response):
-                    self.handle(response, for: batches, node: node)
+                    self.perform(self.machine.produceAnswered(response, batches: batches, node: node, now: .now()))
                 case .failure(let error):
-                    self.retryOrFail(batches, error: self.producerError(error, node: node), refreshMetadata: true)
+                    self.isMetadataRefreshNeeded = true
+                    self.perform(
+                        self.machine.produceFailed(batches, error: self.producerError(error, node: node), now: .now()))
                 }
+                self.handleFatalErrorIfAny()
                 self.wakeup()
             }
         }
     }
 
-    private func unmute(_ batches: [ProducerBatch]) {
-        guard !mutedPartitions.isEmpty else { return }
-        for batch in batches { mutedPartitions.remove(batch.topicPartition) }
-    }
-
-    private func handle(_ response: ProduceResponse, for batches: [ProducerBatch], node: Int32) {
-        var answers: [TopicPartition: ProduceResponse.PartitionProduceResponse] = [:]
-        for topic in response.responses {
-            for partition in topic.partitionResponses {
-                answers[TopicPartition(topic: topic.name, partition: partition.index)] = partition
-            }
-        }
-        var completed: [(ProducerBatch, Int64, Int64)] = []
-        for batch in batches {
-            guard let answer = answers[batch.topicPartition] else {
-                retryOrFail(
-                    [batch],
-                    error: KafkaProducerError(
-                        .protocolError, "broker \(node) answered a Produce request without \(batch.topicPartition)"),
-                    refreshMetadata: false)
-                continue
-            }
-            let code = KafkaErrorCode(rawValue: answer.errorCode)
-            if code == .none {
-                if batch.settings.isIdempotent { _ = idempotence?.handleResponse(batch, error: .none, mayRetry: false) }
-                completed.append((batch, answer.baseOffset, answer.logAppendTimeMs))
-                continue
-            }
-            if code == .messageTooLarge, !isAborting, let halves = accumulator.splitForRetry(batch) {
-                // As Java does: a batch refused as too large is split in two and sent again (this
-                // does not count as a retry); a single record that is too large fails below.
-                if batch.settings.isIdempotent { idempotence?.replace(batch, with: halves) }
-                logger.info(
-                    "splitting a batch the broker refused as too large",
-                    metadata: ["partition": "\(batch.topicPartition)", "records": "\(batch.recordCount)"])
-                continue
-            }
-            var message = "broker \(node) rejected \(batch.recordCount) records for \(batch.topicPartition)"
-            if let detail = answer.errorMessage { message += ": \(detail)" }
-            let error = KafkaProducerError(.brokerError, message, brokerErrorCode: code)
-            if idempotence != nil && batch.settings.isIdempotent {
-                switch idempotence!.handleResponse(batch, error: code, mayRetry: mayRetry(batch, now: .now())) {
-                case .complete:
-                    completed.append((batch, answer.baseOffset, answer.logAppendTimeMs))
-                case .completeAsDuplicate:
+    /// Performs the state machine's outcomes: reports and waiting sends for completions and
+    /// failures, logs and counters for retries and splits.
+    private func perform(_ outcomes: [SenderStateMachine.Outcome]) {
+        guard !outcomes.isEmpty else { return }
+        var done: [ProducerBatch] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .complete(let batch, let baseOffset, let logAppendTime, let isDuplicate):
+                if isDuplicate {
                     logger.debug(
                         "the broker already had this batch (DUPLICATE_SEQUENCE_NUMBER); its offset is unknown",
                         metadata: ["partition": "\(batch.topicPartition)", "records": "\(batch.recordCount)"])
-                    completed.append((batch, -1, -1))
-                case .retry:
-                    retry(batch, error: error, refreshMetadata: code.invalidatesMetadata)
-                case .fail:
-                    finish([batch], error: { _ in self.finalError(error, for: batch) })
                 }
-            } else if code.isRetriable {
-                retryOrFail([batch], error: error, refreshMetadata: code.invalidatesMetadata)
-            } else {
-                finish([batch], error: { _ in error })
+                for (reports, report) in batch.complete(baseOffset: baseOffset, logAppendTime: logAppendTime) {
+                    reports.deliver(report)
+                }
+                metrics.recordsSent.increment(by: batch.recordCount)
+                metrics.batchesSent.increment()
+                done.append(batch)
+            case .retry(let batch, let error, let backoff):
+                if error.brokerErrorCode?.invalidatesMetadata == true { isMetadataRefreshNeeded = true }
+                logger.debug(
+                    "retrying batch",
+                    metadata: [
+                        "partition": "\(batch.topicPartition)", "attempt": "\(batch.attempts)",
+                        "backoff_ms": "\(backoff.nanoseconds / 1_000_000)", "error": "\(error)",
+                    ])
+                metrics.retries.increment()
+            case .split(let batch):
+                logger.info(
+                    "splitting a batch the broker refused as too large",
+                    metadata: ["partition": "\(batch.topicPartition)", "records": "\(batch.recordCount)"])
+            case .fail(let batch, let error):
+                logger.warning(
+                    "records failed", metadata: ["partition": "\(batch.topicPartition)", "error": "\(error)"])
+                for (reports, report) in batch.fail(error) { reports.deliver(report) }
+                metrics.recordsFailed.increment(by: batch.recordCount)
+                done.append(batch)
             }
         }
-        complete(completed)
-        handleFatalErrorIfAny()
+        accumulator.complete(done)
     }
 
-    /// Retries batches after a retriable failure, unless retries or the delivery timeout are
-    /// used up (or the producer is aborting), in which case they fail with `error`.
-    private func retryOrFail(_ batches: [ProducerBatch], error: KafkaProducerError, refreshMetadata: Bool) {
-        let now = NIODeadline.now()
-        var failed: [ProducerBatch] = []
-        for batch in batches {
-            if mayRetry(batch, now: now) {
-                retry(batch, error: error, refreshMetadata: refreshMetadata)
-            } else {
-                failed.append(batch)
-            }
-        }
-        if refreshMetadata { isMetadataRefreshNeeded = true }
-        if !failed.isEmpty {
-            finish(failed, error: { batch in self.finalError(error, for: batch, now: now) })
-        }
-    }
-
-    /// Whether the retry budget allows another attempt: `retries`, `delivery.timeout.ms`, and not
-    /// aborting.
-    private func mayRetry(_ batch: ProducerBatch, now: NIODeadline) -> Bool {
-        let deadline = batch.createdAt + TimeAmount(configuration.deliveryTimeout)
-        return !isAborting && batch.attempts <= configuration.retries && deadline > now
-    }
-
-    /// Queues a batch again after the retry backoff (or fails it, once idempotence failed for
-    /// good: it could never be sent again).
-    private func retry(_ batch: ProducerBatch, error: KafkaProducerError, refreshMetadata: Bool) {
-        if let fatal = idempotence?.fatalError {
-            finish([batch], error: { _ in fatal })
-            return
-        }
-        if refreshMetadata { isMetadataRefreshNeeded = true }
-        let backoff = retryBackoff(attempts: batch.attempts)
-        logger.debug(
-            "retrying batch",
-            metadata: [
-                "partition": "\(batch.topicPartition)", "attempt": "\(batch.attempts)",
-                "backoff_ms": "\(backoff.nanoseconds / 1_000_000)", "error": "\(error)",
-            ])
-        metrics.retries.increment()
-        accumulator.reenqueue(batch, retryAfter: .now() + backoff)
-    }
-
-    /// The error a batch that may not be retried ends with: a delivery timeout naming the last
-    /// error once `delivery.timeout.ms` has passed, else `error` itself.
-    private func finalError(_ error: KafkaProducerError, for batch: ProducerBatch, now: NIODeadline = .now())
-        -> KafkaProducerError
-    {
-        if let abortError {
-            // What was in flight when close gave up: the caller learns it was the close.
-            var closed = abortError
-            closed.message += "; last error: \(error.message)"
-            closed.cause = error
-            return closed
-        }
-        guard batch.createdAt + TimeAmount(configuration.deliveryTimeout) <= now else { return error }
-        return KafkaProducerError(
-            .deliveryTimeout,
-            "\(batch.recordCount) records for \(batch.topicPartition) not delivered within delivery.timeout.ms; last error: \(error.message)",
-            brokerErrorCode: error.brokerErrorCode, cause: error)
-    }
-
-    /// `retry.backoff.ms` doubled per attempt up to `retry.backoff.max.ms`, with ±20 % jitter.
-    private func retryBackoff(attempts: Int) -> TimeAmount {
-        let base = Double(configuration.retryBackoff.milliseconds)
-        let cap = Double(max(configuration.retryBackoffMax.milliseconds, configuration.retryBackoff.milliseconds))
-        let exponential = min(cap, base * pow2(max(attempts - 1, 0)))
-        let jittered = exponential * Double.random(in: 0.8...1.2)
-        return .milliseconds(Int64(min(jittered, cap)))
-    }
-
-    private func pow2(_ n: Int) -> Double { n >= 62 ? .greatestFiniteMagnitude : Double(1 << n) }
-
-    private func complete(_ results: [(ProducerBatch, Int64, Int64)]) {
-        guard !results.isEmpty else { return }
-        for (batch, baseOffset, logAppendTime) in results {
-            // Asked before completing: completing hands the waiting sends their results.
-            for (reports, report) in batch.complete(baseOffset: baseOffset, logAppendTime: logAppendTime) {
-                reports.deliver(report)
-            }
-            metrics.recordsSent.increment(by: batch.recordCount)
-            metrics.batchesSent.increment()
-        }
-        accumulator.complete(results.map(\.0))
-    }
-
+    /// Ends batches that never got an answer (expired, aborted, fatal) with `error`.
     private func finish(_ batches: [ProducerBatch], error: (ProducerBatch) -> KafkaProducerError) {
-        guard !batches.isEmpty else { return }
-        for batch in batches {
-            let failure = error(batch)
-            // Batches the state machine already accounted for (a refused answer) are left alone;
-            // for the others only the broker's code says whether their sequences were written.
-            if batch.settings.isIdempotent { idempotence?.batchFailed(batch, brokerError: failure.brokerErrorCode) }
-            logger.warning(
-                "records failed", metadata: ["partition": "\(batch.topicPartition)", "error": "\(failure)"])
-            for (reports, report) in batch.fail(failure) { reports.deliver(report) }
-            metrics.recordsFailed.increment(by: batch.recordCount)
-        }
-        accumulator.complete(batches)
+        perform(batches.map { machine.fail($0, error($0)) })
     }
 
     // MARK: - Idempotence
@@ -587,7 +429,7 @@ final class Sender: @unchecked Sendable {
     private func producerIdFailed(_ error: KafkaProducerError) {
         producerIdFailures += 1
         lastProducerIdError = error
-        producerIdRetryAt = .now() + retryBackoff(attempts: producerIdFailures)
+        producerIdRetryAt = .now() + machine.retryBackoff(attempts: producerIdFailures)
         logger.warning("could not get a producer id", metadata: ["error": "\(error)"])
     }
 
@@ -719,11 +561,11 @@ final class Sender: @unchecked Sendable {
                 for topic in self.metadataWaiters.keys { self.wantedTopics[topic] = nil }
                 self.failMetadataWaiters(error: error)
                 self.metadataFailures += 1
-                self.metadataRetryAt = .now() + self.retryBackoff(attempts: self.metadataFailures)
+                self.metadataRetryAt = .now() + self.machine.retryBackoff(attempts: self.metadataFailures)
             case .failure(let error):
                 self.metadataFailures += 1
                 self.isMetadataRefreshNeeded = true
-                self.metadataRetryAt = .now() + self.retryBackoff(attempts: self.metadataFailures)
+                self.metadataRetryAt = .now() + self.machine.retryBackoff(attempts: self.metadataFailures)
                 self.lastMetadataError = self.producerError(error, node: connection.nodeId)
                 self.logger.debug("metadata request failed", metadata: ["error": "\(error)"])
             }
@@ -762,7 +604,7 @@ final class Sender: @unchecked Sendable {
             // Topics being created, or leaders being elected: ask again after a backoff.
             metadataFailures += 1
             isMetadataRefreshNeeded = true
-            metadataRetryAt = now + retryBackoff(attempts: metadataFailures)
+            metadataRetryAt = now + machine.retryBackoff(attempts: metadataFailures)
         } else {
             metadataFailures = 0
             metadataRetryAt = nil
@@ -854,7 +696,7 @@ final class Sender: @unchecked Sendable {
     /// when close's timeout runs out.
     func abort(error: KafkaProducerError) -> EventLoopFuture<Void> {
         eventLoop.submit {
-            self.abortError = error
+            self.machine.abort(with: error)
             self.finish(self.accumulator.drainAll(), error: { _ in error })
             self.failMetadataWaiters(error: error)
         }.flatMap { self.closeConnections() }

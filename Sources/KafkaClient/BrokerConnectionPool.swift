@@ -227,6 +227,15 @@ final class BrokerConnectionPool {
     }
 
     /// Closes every connection; later `connection(to:at:)` calls fail.
+    /// The nodes with an open connection (bootstrap servers have negative ids).
+    var connectedNodes: [Int32] {
+        eventLoop.preconditionInEventLoop()
+        return nodes.compactMap { id, node in
+            if case .connected(let connection) = node.phase, connection.isActive { return id }
+            return nil
+        }.sorted()
+    }
+
     func close() -> EventLoopFuture<Void> {
         eventLoop.preconditionInEventLoop()
         isClosed = true

@@ -261,7 +261,6 @@ final class Sender: @unchecked Sendable {
         let request = ProduceRequest(
             acks: acks.rawValue, timeoutMs: Int32(clamping: configuration.requestTimeout.milliseconds),
             topicData: topics.map { .init(name: $0.key, partitionData: $0.value) })
-        for batch in sendable { batch.attempts += 1 }
         metrics.produceRequests.increment()
 
         if acks == .none {
@@ -713,6 +712,11 @@ final class Sender: @unchecked Sendable {
             self.timer = nil
             return self.pool.close()
         }
+    }
+
+    /// The nodes with an open connection, for tests (bootstrap servers have negative ids).
+    func connectedNodes() -> EventLoopFuture<[Int32]> {
+        eventLoop.submit { self.pool.connectedNodes }
     }
 
     // MARK: - Helpers

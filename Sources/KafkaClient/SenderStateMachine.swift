@@ -71,8 +71,8 @@ struct SenderStateMachine {
 
     /// The next requests for `node`, one `acks` value in turn, while it has fewer than
     /// `max.in.flight.requests.per.connection` in flight. Their batches are stamped with
-    /// sequences (idempotent topics), counted in flight and, with one in flight per connection,
-    /// their partitions muted, all from now on.
+    /// sequences (idempotent topics), their attempts counted, the request counted in flight and,
+    /// with one in flight per connection, their partitions muted, all from now on.
     mutating func nextRequests(node: Int32, now: NIODeadline) -> [Request] {
         var requests: [Request] = []
         var exhausted: Set<KafkaAcks> = []
@@ -91,6 +91,9 @@ struct SenderStateMachine {
                 if idempotence != nil {
                     for batch in batches where batch.settings.isIdempotent { idempotence!.stamp(batch) }
                 }
+                // An attempt counts from the drain: the ordering rules ask about it before the
+                // request is written (it may still be compressing).
+                for batch in batches { batch.attempts += 1 }
                 inFlightRequests[node, default: 0] += 1
                 if limit == 1 {
                     for batch in batches { mutedPartitions.insert(batch.topicPartition) }

@@ -78,10 +78,11 @@ struct SequenceCheckingBroker {
     }
 }
 
-/// Drives the real `RecordAccumulator` and `IdempotenceStateMachine` exactly the way `Sender`
-/// does — prepare, drain through `canDrain`, stamp, encode, send; apply the state machine's
-/// decision to each answer — over one simulated connection to one broker (requests are handled
-/// and answered in order). No sockets, no clock.
+/// Drives the real `SenderStateMachine` (and through it the `RecordAccumulator` and the
+/// `IdempotenceStateMachine`) against a broker model, over one simulated connection to one broker
+/// whose requests are handled and answered in order. It does only what `Sender`'s shell does —
+/// encode what the state machine drained, turn the broker's answers into a `ProduceResponse`,
+/// record the outcomes — and no deciding of its own. No sockets, no clock.
 final class IdempotentSenderSimulation {
     struct Request {
         var batches: [ProducerBatch]
@@ -103,9 +104,13 @@ final class IdempotentSenderSimulation {
     /// Where the simulated appends report (nothing reads it: outcomes are taken from the batches).
     static let reports = KafkaDeliveryReports(capacity: .max)
     let accumulator: RecordAccumulator
-    var machine = IdempotenceStateMachine()
+    var sender: SenderStateMachine
+    /// The idempotent producer's state inside the sender's state machine.
+    var machine: IdempotenceStateMachine {
+        get { sender.idempotence! }
+        _modify { yield &sender.idempotence! }
+    }
     var broker = SequenceCheckingBroker()
-    let maxInFlight: Int
     /// Requests in flight, oldest first.
     private(set) var inFlight: [Request] = []
     /// Record ids in append order, per partition.
@@ -118,14 +123,23 @@ final class IdempotentSenderSimulation {
     private(set) var sentRequests: [Request] = []
     private var nextID: KafkaRecordID = 0
     private let compressionContext = KafkaCompressionContext()
+    private let configuration: KafkaProducerConfiguration
+    /// When requests are drained: an hour ahead of the answers, so that no linger or retry
+    /// backoff holds a batch back.
+    private var drainAt: NIODeadline { .now() + .hours(1) }
 
     /// `batchSize` 1 puts every record in its own batch.
     init(partitions: Int, maxInFlight: Int = 5, batchSize: Int = 1, producerId: Int64 = 7000, epoch: Int16 = 0) {
         var configuration = KafkaProducerConfiguration(bootstrapServers: [.init(host: "127.0.0.1", port: 9092)])
         configuration.batchSize = batchSize
         configuration.linger = .zero
+        configuration.maxInFlightRequestsPerConnection = maxInFlight
+        configuration.maxRequestSize = .max
+        // Ten days: the simulated clock (an hour ahead) stays inside it unless a test says not.
+        configuration.deliveryTimeout = .seconds(864_000)
+        self.configuration = configuration
         accumulator = RecordAccumulator(settings: .init(configuration: configuration))
-        self.maxInFlight = maxInFlight
+        sender = SenderStateMachine(configuration: configuration, accumulator: accumulator)
         var metadata = ClusterMetadata()
         metadata.brokers[1] = KafkaBrokerAddress(host: "127.0.0.1", port: 9092)
         metadata.topics[topic] = ClusterMetadata.Topic(
@@ -148,23 +162,18 @@ final class IdempotentSenderSimulation {
         nextID += KafkaRecordID(count)
     }
 
-    /// `Sender.runOnce` for the one broker: bump the epoch if needed, then drain and send while
-    /// fewer than `maxInFlight` requests are in flight. Returns the requests sent.
+    /// What `Sender.runOnce` does for the one broker: bump the epoch if needed, then send the
+    /// requests the state machine drains. Returns the requests sent.
     @discardableResult
     func pump() -> [Request] {
         resets += machine.prepareToDrain()
         var requests: [Request] = []
-        while inFlight.count < maxInFlight {
-            let batches = accumulator.drain(
-                node: 1, acks: .all, now: .now() + .hours(1), maxSize: .max, canDrain: { self.machine.canDrain($0) })
-            if batches.isEmpty { break }
+        for drained in sender.nextRequests(node: 1, now: drainAt) {
             var sent: [KafkaProducerState] = []
-            for batch in batches {
-                machine.stamp(batch)
-                batch.attempts += 1
+            for batch in drained.batches {
                 sent.append(Self.producerState(in: try! batch.encode(context: compressionContext)))
             }
-            let request = Request(batches: batches, sent: sent)
+            let request = Request(batches: drained.batches, sent: sent)
             inFlight.append(request)
             sentRequests.append(request)
             requests.append(request)
@@ -172,13 +181,15 @@ final class IdempotentSenderSimulation {
         return requests
     }
 
-    /// The broker handles the oldest request in flight, with `fault` if given. `mayRetry` is what
-    /// the retry budget says for its batches (false: `delivery.timeout.ms` has passed).
+    /// The broker handles the oldest request in flight, with `fault` if given. `mayRetry` false
+    /// answers after `delivery.timeout.ms` has passed for its batches.
     func deliverOldest(_ fault: Fault? = nil, mayRetry: Bool = true) {
         guard !inFlight.isEmpty else {
             Issue.record("nothing in flight to answer")
             return
         }
+        let expiry: TimeAmount = .milliseconds(configuration.deliveryTimeout.milliseconds) + .hours(1)
+        let answeredAt: NIODeadline = mayRetry ? .now() : .now() + expiry
         let request = inFlight.removeFirst()
         switch fault {
         case .lostAfterWrite, .lostBeforeWrite:
@@ -188,17 +199,17 @@ final class IdempotentSenderSimulation {
                         partition: batch.topicPartition.partition, state: state, records: batch.records.map(\.id))
                 }
             }
+            // The connection drops: every request in flight on it fails unanswered.
             let dropped = [request] + inFlight
             inFlight = []
-            for batch in dropped.flatMap(\.batches) {
-                if mayRetry {
-                    accumulator.reenqueue(batch, retryAfter: .now())
-                } else {
-                    fail(batch, error: nil)
-                }
+            for lost in dropped {
+                sender.requestFinished(node: 1, batches: lost.batches)
+                record(
+                    sender.produceFailed(
+                        lost.batches, error: KafkaProducerError(.connectionFailed, "connection lost"), now: answeredAt))
             }
         case .error(let code):
-            for (batch, state) in zip(request.batches, request.sent) {
+            let answers = zip(request.batches, request.sent).map { batch, state -> (Int16, Int64) in
                 let partition = batch.topicPartition.partition
                 if !code.isRetriable
                     && broker.hasWritten(partition: partition, state: state, recordCount: batch.recordCount)
@@ -207,23 +218,30 @@ final class IdempotentSenderSimulation {
                     // batch is answered as the duplicate it is.
                     let (answer, offset) = broker.append(
                         partition: partition, state: state, records: batch.records.map(\.id))
-                    apply(
-                        machine.handleResponse(batch, error: answer, mayRetry: mayRetry), batch, offset: offset, answer)
-                    continue
+                    return (answer.rawValue, offset)
                 }
-                if code == .messageTooLarge, let halves = accumulator.splitForRetry(batch) {
-                    machine.replace(batch, with: halves)
-                    continue
-                }
-                apply(machine.handleResponse(batch, error: code, mayRetry: mayRetry), batch, offset: -1, code)
+                return (code.rawValue, -1)
             }
+            answer(request, with: answers, at: answeredAt)
         case nil:
-            for (batch, state) in zip(request.batches, request.sent) {
+            let answers = zip(request.batches, request.sent).map { batch, state -> (Int16, Int64) in
                 let (code, offset) = broker.append(
                     partition: batch.topicPartition.partition, state: state, records: batch.records.map(\.id))
-                apply(machine.handleResponse(batch, error: code, mayRetry: mayRetry), batch, offset: offset, code)
+                return (code.rawValue, offset)
             }
+            answer(request, with: answers, at: answeredAt)
         }
+    }
+
+    /// Builds the broker's `ProduceResponse` and hands it to the state machine.
+    private func answer(_ request: Request, with answers: [(Int16, Int64)], at now: NIODeadline) {
+        let partitions = zip(request.batches, answers).map { batch, answer in
+            ProduceResponse.PartitionProduceResponse(
+                index: batch.topicPartition.partition, errorCode: answer.0, baseOffset: answer.1)
+        }
+        let response = ProduceResponse(responses: [.init(name: topic, partitionResponses: partitions)])
+        sender.requestFinished(node: 1, batches: request.batches)
+        record(sender.produceAnswered(response, batches: request.batches, node: 1, now: now))
     }
 
     /// Pumps and delivers without faults until nothing is in flight; records an issue if
@@ -241,27 +259,22 @@ final class IdempotentSenderSimulation {
         }
     }
 
-    private func apply(
-        _ decision: IdempotenceStateMachine.Decision, _ batch: ProducerBatch, offset: Int64, _ code: KafkaErrorCode
-    ) {
-        switch decision {
-        case .complete, .completeAsDuplicate:
-            for (index, record) in batch.records.enumerated() {
-                acknowledged[record.id] = decision == .complete ? offset + Int64(index) : -1
+    /// What `Sender.perform` does with the outcomes, minus reports and logs.
+    private func record(_ outcomes: [SenderStateMachine.Outcome]) {
+        for outcome in outcomes {
+            switch outcome {
+            case .complete(let batch, let baseOffset, _, let isDuplicate):
+                for (index, record) in batch.records.enumerated() {
+                    acknowledged[record.id] = isDuplicate ? -1 : baseOffset + Int64(index)
+                }
+                accumulator.complete([batch])
+            case .retry, .split:
+                break
+            case .fail(let batch, let error):
+                failed.append((batch, error.brokerErrorCode))
+                accumulator.complete([batch])
             }
-            accumulator.complete([batch])
-        case .retry:
-            accumulator.reenqueue(batch, retryAfter: .now())
-        case .fail:
-            fail(batch, error: code)
         }
-    }
-
-    /// What `Sender.finish` does.
-    private func fail(_ batch: ProducerBatch, error: KafkaErrorCode?) {
-        machine.batchFailed(batch, brokerError: error)
-        failed.append((batch, error))
-        accumulator.complete([batch])
     }
 
     static func producerState(in bytes: ByteBuffer) -> KafkaProducerState {

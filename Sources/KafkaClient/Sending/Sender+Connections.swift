@@ -1,0 +1,53 @@
+import Atomics
+import KafkaWire
+import Logging
+import NIOCore
+
+/// Connections to the brokers through the pool, and what their failures say.
+extension Sender {
+    func readyConnection(node: Int32, now: NIODeadline) -> BrokerConnection? {
+        if let connection = pool.activeConnection(to: node) { return connection }
+        guard let address = metadata.brokers[node] else {
+            isMetadataRefreshNeeded = true
+            return nil
+        }
+        requestConnection(node: node, address: address)
+        return nil
+    }
+
+    /// Asks the pool for a connection (it waits out the reconnect backoff itself) and looks for
+    /// work again once it is there or has failed.
+    func requestConnection(node: Int32, address: KafkaBrokerAddress) {
+        guard !isShutDown, !connectingNodes.contains(node) else { return }
+        connectingNodes.insert(node)
+        pool.connection(to: node, at: address).whenComplete { result in
+            self.connectingNodes.remove(node)
+            switch result {
+            case .success(let connection):
+                self.lastConnectionErrors[node] = nil
+                connection.closeFuture.whenComplete { _ in
+                    // Leaders may have moved; in-flight requests on it are retried.
+                    self.isMetadataRefreshNeeded = true
+                    self.wakeup()
+                }
+            case .failure(let error):
+                let failure = self.producerError(error, node: node)
+                self.lastConnectionErrors[node] = failure
+                self.isMetadataRefreshNeeded = true
+                self.logger.warning(
+                    "could not connect to broker",
+                    metadata: ["node": "\(node)", "address": "\(address)", "error": "\(failure)"])
+            }
+            self.wakeup()
+        }
+    }
+
+    func lastConnectionError(for topicPartition: TopicPartition) -> String {
+        if idempotence?.needsProducerId == true, configuration.settings(forTopic: topicPartition.topic).isIdempotent {
+            return "; no producer id yet\(lastProducerIdError.map { " (last error: \($0.message))" } ?? "")"
+        }
+        guard let leader = metadata.leader(for: topicPartition) else { return "; its leader is unknown" }
+        if let error = lastConnectionErrors[leader] { return "; last error: \(error.message)" }
+        return ""
+    }
+}

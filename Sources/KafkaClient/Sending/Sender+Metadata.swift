@@ -1,0 +1,205 @@
+import Atomics
+import KafkaWire
+import Logging
+import NIOCore
+
+/// Metadata: waits for topics, requests, answers, and which broker to ask.
+extension Sender {
+    /// Waits until `topic`'s partitions are known, or fails at `deadline` (max.block.ms), when
+    /// the producer closes, or when the task is cancelled.
+    func awaitMetadata(topic: String, deadline: NIODeadline) async throws {
+        let wait = CancellableWait()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                eventLoop.execute {
+                    self.registerMetadataWaiter(
+                        topic: topic, deadline: deadline, wait: wait, continuation: continuation)
+                }
+            }
+        } onCancel: {
+            if let id = wait.cancel() {
+                eventLoop.execute { self.cancelMetadataWaiter(topic: topic, id: id) }
+            }
+        }
+    }
+
+    func registerMetadataWaiter(
+        topic: String, deadline: NIODeadline, wait: CancellableWait, continuation: CheckedContinuation<Void, any Error>
+    ) {
+        if isClosing || isShutDown {
+            continuation.resume(
+                throwing: KafkaProducerError(.producerClosed, "the producer closed while waiting for metadata"))
+            return
+        }
+        if metadata.topics[topic] != nil {
+            wantedTopics[topic] = .now()
+            continuation.resume()
+            return
+        }
+        if let error = metadata.topicErrors[topic], !error.isRetriable {
+            continuation.resume(
+                throwing: KafkaProducerError(
+                    .brokerError, "topic \(topic) cannot be produced to", brokerErrorCode: error))
+            return
+        }
+        let id = nextMetadataWaiterID
+        nextMetadataWaiterID += 1
+        guard wait.register(id) else {
+            continuation.resume(throwing: CancellableWait.cancelledError("metadata of \(topic)"))
+            return
+        }
+        wantedTopics[topic] = .now()
+        metadataWaiters[topic, default: []].append(
+            MetadataWaiter(id: id, continuation: continuation, deadline: deadline))
+        isMetadataRefreshNeeded = true
+        runOnce()
+    }
+
+    func cancelMetadataWaiter(topic: String, id: UInt64) {
+        guard var waiters = metadataWaiters[topic], let index = waiters.firstIndex(where: { $0.id == id }) else {
+            return
+        }
+        let waiter = waiters.remove(at: index)
+        metadataWaiters[topic] = waiters.isEmpty ? nil : waiters
+        waiter.continuation.resume(throwing: CancellableWait.cancelledError("metadata of \(topic)"))
+    }
+
+    /// The producer is closing: waits for metadata end now (nothing will be accepted after them).
+    func stopAcceptingRecords() {
+        eventLoop.execute {
+            self.isClosing = true
+            self.failMetadataWaiters(
+                error: KafkaProducerError(.producerClosed, "the producer closed while waiting for metadata"))
+        }
+    }
+
+    /// Ends every metadata wait with `error` (an encoding failure, close, abort).
+    func failMetadataWaiters(error: KafkaProducerError) {
+        let waiters = metadataWaiters
+        metadataWaiters = [:]
+        for list in waiters.values {
+            for waiter in list { waiter.continuation.resume(throwing: error) }
+        }
+    }
+
+    func failExpiredMetadataWaiters(now: NIODeadline) {
+        for (topic, waiters) in metadataWaiters {
+            let (expired, waiting) = (waiters.filter { $0.deadline <= now }, waiters.filter { $0.deadline > now })
+            guard !expired.isEmpty else { continue }
+            metadataWaiters[topic] = waiting.isEmpty ? nil : waiting
+            let error = KafkaProducerError(
+                .metadataTimeout,
+                "topic \(topic) not present in metadata after max.block.ms (\(configuration.maxBlock.milliseconds) ms)\(metadata.topicErrors[topic].map { "; last error: \($0)" } ?? "")\(metadata.topicProblems[topic].map { "; \($0)" } ?? "")\(lastMetadataError.map { "; last error: \($0.message)" } ?? "")",
+                brokerErrorCode: metadata.topicErrors[topic])
+            for waiter in expired { waiter.continuation.resume(throwing: error) }
+        }
+    }
+
+    func requestMetadata(now: NIODeadline) {
+        guard !isMetadataRequestInFlight else { return }
+        if let metadataRetryAt, metadataRetryAt > now { return }
+        guard let connection = metadataConnection(now: now) else { return }
+        guard let version = connection.apiVersions[.metadata] else {
+            logger.error("broker does not support any Metadata version this client speaks")
+            return
+        }
+        isMetadataRequestInFlight = true
+        isMetadataRefreshNeeded = false
+        metadataRetryAt = nil
+        let topics = wantedTopics.keys.sorted()
+        // As Java's producer asks: auto-creation allowed, so the broker's auto.create.topics.enable
+        // decides (and Metadata v1–v3, which cannot say "not allowed", can be used at all).
+        let request = MetadataRequest(topicNames: topics, allowAutoTopicCreation: true)
+        connection.send(request, version: version, expecting: MetadataResponse.self).whenComplete { result in
+            self.isMetadataRequestInFlight = false
+            switch result {
+            case .success(let response):
+                self.apply(response, requested: topics)
+            case .failure(let error as KafkaProducerError) where error.code == .encodingFailed:
+                // Asking again would fail the same way: the waiters learn it now, not at max.block.ms.
+                self.logger.error("metadata request could not be encoded", metadata: ["error": "\(error)"])
+                // The topics nobody has metadata for yet are the ones that can have made it fail.
+                for topic in self.metadataWaiters.keys { self.wantedTopics[topic] = nil }
+                self.failMetadataWaiters(error: error)
+                self.metadataFailures += 1
+                self.metadataRetryAt = .now() + self.machine.retryBackoff(attempts: self.metadataFailures)
+            case .failure(let error):
+                self.metadataFailures += 1
+                self.isMetadataRefreshNeeded = true
+                self.metadataRetryAt = .now() + self.machine.retryBackoff(attempts: self.metadataFailures)
+                self.lastMetadataError = self.producerError(error, node: connection.nodeId)
+                self.logger.debug("metadata request failed", metadata: ["error": "\(error)"])
+            }
+            self.wakeup()
+        }
+    }
+
+    func apply(_ response: MetadataResponse, requested: [String]) {
+        let now = NIODeadline.now()
+        metadata = metadata.updated(with: response)
+        accumulator.updateMetadata(metadata)
+        lastMetadataError = nil
+        for problem in metadata.brokerProblems {
+            logger.warning("ignoring a broker entry of a metadata response", metadata: ["problem": "\(problem)"])
+        }
+        for (topic, problem) in metadata.topicProblems {
+            logger.warning(
+                "ignoring a topic of a metadata response", metadata: ["topic": "\(topic)", "problem": "\(problem)"])
+        }
+        lastMetadataRefresh = now
+        var missing = false
+        for topic in requested where metadata.topics[topic] == nil {
+            missing = true
+            if let error = metadata.topicErrors[topic], !error.isRetriable, let waiters = metadataWaiters[topic] {
+                metadataWaiters[topic] = nil
+                let failure = KafkaProducerError(
+                    .brokerError, "topic \(topic) cannot be produced to", brokerErrorCode: error)
+                for waiter in waiters { waiter.continuation.resume(throwing: failure) }
+            }
+        }
+        for (topic, waiters) in metadataWaiters where metadata.topics[topic] != nil {
+            metadataWaiters[topic] = nil
+            for waiter in waiters { waiter.continuation.resume() }
+        }
+        if missing || ClusterMetadata.hasMissingLeaders(response, in: metadata) {
+            // Topics being created, or leaders being elected: ask again after a backoff.
+            metadataFailures += 1
+            isMetadataRefreshNeeded = true
+            metadataRetryAt = now + machine.retryBackoff(attempts: metadataFailures)
+        } else {
+            metadataFailures = 0
+            metadataRetryAt = nil
+        }
+        // Forget topics nobody produced to for metadata.max.idle.ms.
+        let idle = TimeAmount(configuration.metadataMaxIdle)
+        wantedTopics = wantedTopics.filter { $0.value + idle > now || metadataWaiters[$0.key] != nil }
+    }
+
+    /// A ready connection to send Metadata on: the least busy known broker, else a bootstrap
+    /// server (connecting to one if none is being connected).
+    func metadataConnection(now: NIODeadline) -> BrokerConnection? {
+        // Known brokers first, then the bootstrap list; bootstrap servers get negative ids.
+        var candidates: [(Int32, KafkaBrokerAddress)] = metadata.brokers.sorted { $0.key < $1.key }.map {
+            ($0.key, $0.value)
+        }
+        for (index, address) in configuration.bootstrapServers.enumerated() {
+            candidates.append((-1 - Int32(index), address))
+        }
+        var best: BrokerConnection?
+        for (node, _) in candidates {
+            if let connection = pool.activeConnection(to: node),
+                best == nil || connection.inFlightCount < best!.inFlightCount
+            {
+                best = connection
+            }
+        }
+        if let best { return best }
+        guard connectingNodes.isEmpty, !candidates.isEmpty else { return nil }
+        // Rotate through the candidates, preferring one not in reconnect backoff.
+        let ordered = (0..<candidates.count).map { candidates[(nextBootstrapIndex + $0) % candidates.count] }
+        let (node, address) = ordered.first { pool.connectionDelay(to: $0.0, now: now) == .zero } ?? ordered[0]
+        nextBootstrapIndex = (nextBootstrapIndex + 1) % candidates.count
+        requestConnection(node: node, address: address)
+        return nil
+    }
+}

@@ -32,16 +32,8 @@ struct KafkaDeliveryReportsTests {
         }
     }
 
-    /// Reads reports until `count` records are accounted for.
     static func collect(_ reports: KafkaDeliveryReports, count: Int) async -> [KafkaDeliveryReport] {
-        var collected: [KafkaDeliveryReport] = []
-        var seen = 0
-        for await report in reports {
-            collected.append(report)
-            seen += report.recordIDs.count
-            if seen >= count { break }
-        }
-        return collected
+        await Support.collect(reports, count: count)
     }
 
     @Test func twoCallersInterleavingOnTheSamePartitionsEachGetExactlyTheirOwnOutcomes() async throws {

@@ -70,13 +70,18 @@ enum ProducerTestSupport {
         let stream = producer.makeDeliveryReports()
         try await producer.enqueue(contentsOf: records, firstID: 0, reportingTo: stream)
         await producer.flush()
-        var reports: [KafkaDeliveryReport] = []
+        return await collect(stream, count: count)
+    }
+
+    /// Reads reports until `count` records are accounted for (or the stream ends).
+    static func collect(_ reports: KafkaDeliveryReports, count: Int) async -> [KafkaDeliveryReport] {
+        var collected: [KafkaDeliveryReport] = []
         var seen = 0
-        for await report in stream {
-            reports.append(report)
+        for await report in reports {
+            collected.append(report)
             seen += report.recordIDs.count
             if seen >= count { break }
         }
-        return reports
+        return collected
     }
 }

@@ -164,24 +164,10 @@ public final class KafkaProducer: Service, Sendable {
     public func enqueue(
         contentsOf records: [KafkaProducerRecord], firstID: KafkaRecordID, reportingTo reports: KafkaDeliveryReports
     ) async throws {
-        guard !records.isEmpty else { return }
-        let deadline = NIODeadline.now() + TimeAmount(configuration.maxBlock)
-        try await takeReportRoom(reports, count: records.count, until: deadline)
-        var next = 0
-        var reservation = 0
-        defer { reports.release(count: records.count - next) }
-        while next < records.count {
-            let progress = accumulator.append(
+        try await appendAll(count: records.count, reportingTo: reports) { next, reservation in
+            accumulator.append(
                 records, from: next, firstID: firstID &+ UInt64(next), nowMillis: Self.nowMillis(), now: .now(),
                 reservation: &reservation, completion: { _ in .report(reports) })
-            if progress.wakeSender { sender.wakeup() }
-            next = progress.next
-            guard let stop = progress.stop else { break }
-            do {
-                reservation = try await wait(for: stop, until: deadline)
-            } catch let error as KafkaProducerError {
-                throw Self.annotate(error, stoppedAt: next, of: records.count)
-            }
         }
     }
 
@@ -198,16 +184,28 @@ public final class KafkaProducer: Service, Sendable {
                 .serializationFailed,
                 "a record block for \(block.topic) has ranges outside its \(block.bytes.readableBytes) bytes")
         }
-        let count = block.records.count
+        try await appendAll(count: block.records.count, reportingTo: reports) { next, reservation in
+            accumulator.append(
+                block: block, from: next, firstID: firstID &+ UInt64(next), nowMillis: Self.nowMillis(), now: .now(),
+                reservation: &reservation, reportingTo: reports)
+        }
+    }
+
+    /// The bulk paths' loop: takes report room for `count` records, appends from where the last
+    /// slice stopped, waits for metadata or memory when asked, and gives back the room of the
+    /// records that were not accepted. `append(next, &reservation)` appends from record `next`.
+    private func appendAll(
+        count: Int, reportingTo reports: KafkaDeliveryReports,
+        append: (Int, inout Int) -> RecordAccumulator.AppendProgress
+    ) async throws {
+        guard count > 0 else { return }
         let deadline = NIODeadline.now() + TimeAmount(configuration.maxBlock)
         try await takeReportRoom(reports, count: count, until: deadline)
         var next = 0
         var reservation = 0
         defer { reports.release(count: count - next) }
         while next < count {
-            let progress = accumulator.append(
-                block: block, from: next, firstID: firstID &+ UInt64(next), nowMillis: Self.nowMillis(), now: .now(),
-                reservation: &reservation, reportingTo: reports)
+            let progress = append(next, &reservation)
             if progress.wakeSender { sender.wakeup() }
             next = progress.next
             guard let stop = progress.stop else { break }

@@ -25,7 +25,7 @@ struct ReadmeExampleTests {
 
         let lines = ["GET / 200", "GET /cart 200", "POST /checkout 201"].map { ByteBuffer(string: $0) }
         // Each caller owns its reports; records are named by ids the caller chose (here 0, 1, 2).
-        let reports = producer.makeDeliveryReports()
+        let reports = producer.makeDeliveryReports(capacity: 100_000)
         try await producer.enqueue(
             contentsOf: lines.map { KafkaProducerRecord(topic: "logs", value: $0) }, firstID: 0, reportingTo: reports)
         let delivered = Task {

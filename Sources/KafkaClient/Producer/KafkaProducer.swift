@@ -134,10 +134,12 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    /// A new stream for one caller's delivery reports, holding at most `capacity` records'
-    /// outcomes (appended and not yet read) before that caller's appends wait. Default capacity:
-    /// 65,536 records.
-    public func makeDeliveryReports(capacity: Int = 65_536) -> KafkaDeliveryReports {
+    /// A new stream for one caller's delivery reports, holding at most `capacity` records
+    /// (appended and not yet read) before that caller's appends wait. Records count from their
+    /// append, so the capacity should cover what `buffer.memory` can hold of that caller's
+    /// records, or it throttles before memory does. A report takes 16 bytes per record (id and
+    /// timestamp): the default of 1,048,576 records bounds a caller's unread reports to 16 MiB.
+    public func makeDeliveryReports(capacity: Int = 1_048_576) -> KafkaDeliveryReports {
         let reports = KafkaDeliveryReports(capacity: capacity)
         let closed = reportStreams.withLockedValue { streams in
             streams.removeAll { $0.reports == nil }

@@ -67,7 +67,7 @@ struct ProducerCancellationTests {
         let cancelled = ContinuousClock.now
         task.cancel()
         let result = await task.result
-        #expect(ContinuousClock.now - cancelled < .seconds(2))
+        #expect(ContinuousClock.now - cancelled < .seconds(15), "ended well before max.block.ms (60 s)")
         #expect(Self.code(result) == .cancelled)
         await producer.close()
         await broker.stop()
@@ -84,7 +84,7 @@ struct ProducerCancellationTests {
         let closing = ContinuousClock.now
         await producer.close()
         let result = await task.result
-        #expect(ContinuousClock.now - closing < .seconds(3))
+        #expect(ContinuousClock.now - closing < .seconds(15), "ended well before max.block.ms (60 s)")
         #expect(Self.code(result) == .producerClosed)
         await broker.stop()
     }
@@ -95,7 +95,7 @@ struct ProducerCancellationTests {
         await producer.close()
         let started = ContinuousClock.now
         let result = await Result(catching: { try await producer.send(Self.record()) })
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(15), "ended well before max.block.ms (60 s)")
         #expect(Self.code(result) == .producerClosed)
         await broker.stop()
     }
@@ -117,7 +117,7 @@ struct ProducerCancellationTests {
         let cancelled = ContinuousClock.now
         waiting.cancel()
         let waitResult = await waiting.result
-        #expect(ContinuousClock.now - cancelled < .seconds(2))
+        #expect(ContinuousClock.now - cancelled < .seconds(15), "ended well before max.block.ms (60 s)")
         #expect(Self.code(waitResult) == .cancelled)
         if case .failure(let error as KafkaProducerError) = waitResult {
             #expect(error.acceptedRecordCount == 0)
@@ -125,7 +125,7 @@ struct ProducerCancellationTests {
 
         let closing = ContinuousClock.now
         await producer.close(timeout: .milliseconds(300))
-        #expect(ContinuousClock.now - closing < .seconds(5))
+        #expect(ContinuousClock.now - closing < .seconds(20), "well before delivery.timeout.ms (120 s)")
         let firstResult = await first.result
         #expect(Self.code(firstResult) == .producerClosed, "\(firstResult)")
         await broker.stop()

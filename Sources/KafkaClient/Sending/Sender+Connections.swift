@@ -8,7 +8,7 @@ extension Sender {
     func readyConnection(node: Int32, now: NIODeadline) -> BrokerConnection? {
         if let connection = pool.activeConnection(to: node) { return connection }
         guard let address = metadata.brokers[node] else {
-            isMetadataRefreshNeeded = true
+            metadataState.refreshNeeded()
             return nil
         }
         requestConnection(node: node, address: address)
@@ -27,13 +27,13 @@ extension Sender {
                 self.lastConnectionErrors[node] = nil
                 connection.closeFuture.whenComplete { _ in
                     // Leaders may have moved; in-flight requests on it are retried.
-                    self.isMetadataRefreshNeeded = true
+                    self.metadataState.refreshNeeded()
                     self.wakeup()
                 }
             case .failure(let error):
                 let failure = self.producerError(error, node: node)
                 self.lastConnectionErrors[node] = failure
-                self.isMetadataRefreshNeeded = true
+                self.metadataState.refreshNeeded()
                 self.logger.warning(
                     "could not connect to broker",
                     metadata: ["node": "\(node)", "address": "\(address)", "error": "\(failure)"])

@@ -32,7 +32,7 @@ extension Sender {
             return
         }
         if metadata.topics[topic] != nil {
-            wantedTopics[topic] = .now()
+            metadataState.want(topic, now: .now())
             continuation.resume()
             return
         }
@@ -48,10 +48,10 @@ extension Sender {
             continuation.resume(throwing: CancellableWait.cancelledError("metadata of \(topic)"))
             return
         }
-        wantedTopics[topic] = .now()
+        metadataState.want(topic, now: .now())
         metadataWaiters[topic, default: []].append(
             MetadataWaiter(id: id, continuation: continuation, deadline: deadline))
-        isMetadataRefreshNeeded = true
+        metadataState.refreshNeeded()
         runOnce()
     }
 
@@ -89,56 +89,49 @@ extension Sender {
             metadataWaiters[topic] = waiting.isEmpty ? nil : waiting
             let error = KafkaProducerError(
                 .metadataTimeout,
-                "topic \(topic) not present in metadata after max.block.ms (\(configuration.maxBlock.milliseconds) ms)\(metadata.topicErrors[topic].map { "; last error: \($0)" } ?? "")\(metadata.topicProblems[topic].map { "; \($0)" } ?? "")\(lastMetadataError.map { "; last error: \($0.message)" } ?? "")",
+                "topic \(topic) not present in metadata after max.block.ms (\(configuration.maxBlock.milliseconds) ms)\(metadata.topicErrors[topic].map { "; last error: \($0)" } ?? "")\(metadata.topicProblems[topic].map { "; \($0)" } ?? "")\(metadataState.lastError.map { "; last error: \($0.message)" } ?? "")",
                 brokerErrorCode: metadata.topicErrors[topic])
             for waiter in expired { waiter.continuation.resume(throwing: error) }
         }
     }
 
     func requestMetadata(now: NIODeadline) {
-        guard !isMetadataRequestInFlight else { return }
-        if let metadataRetryAt, metadataRetryAt > now { return }
         guard let connection = metadataConnection(now: now) else { return }
         guard let version = connection.apiVersions[.metadata] else {
             logger.error("broker does not support any Metadata version this client speaks")
             return
         }
-        isMetadataRequestInFlight = true
-        isMetadataRefreshNeeded = false
-        metadataRetryAt = nil
-        let topics = wantedTopics.keys.sorted()
+        let topics = metadataState.requestStarted()
         // As Java's producer asks: auto-creation allowed, so the broker's auto.create.topics.enable
         // decides (and Metadata v1–v3, which cannot say "not allowed", can be used at all).
         let request = MetadataRequest(topicNames: topics, allowAutoTopicCreation: true)
         connection.send(request, version: version, expecting: MetadataResponse.self).whenComplete { result in
-            self.isMetadataRequestInFlight = false
+            let now = NIODeadline.now()
+            let backoff = { self.machine.retryBackoff(attempts: $0) }
             switch result {
             case .success(let response):
-                self.apply(response, requested: topics)
+                self.apply(response, requested: topics, now: now)
             case .failure(let error as KafkaProducerError) where error.code == .encodingFailed:
                 // Asking again would fail the same way: the waiters learn it now, not at max.block.ms.
                 self.logger.error("metadata request could not be encoded", metadata: ["error": "\(error)"])
-                // The topics nobody has metadata for yet are the ones that can have made it fail.
-                for topic in self.metadataWaiters.keys { self.wantedTopics[topic] = nil }
+                self.metadataState.encodingFailed(waiting: Set(self.metadataWaiters.keys), now: now, backoff: backoff)
                 self.failMetadataWaiters(error: error)
-                self.metadataFailures += 1
-                self.metadataRetryAt = .now() + self.machine.retryBackoff(attempts: self.metadataFailures)
             case .failure(let error):
-                self.metadataFailures += 1
-                self.isMetadataRefreshNeeded = true
-                self.metadataRetryAt = .now() + self.machine.retryBackoff(attempts: self.metadataFailures)
-                self.lastMetadataError = self.producerError(error, node: connection.nodeId)
+                self.metadataState.failed(
+                    self.producerError(error, node: connection.nodeId), now: now, backoff: backoff)
                 self.logger.debug("metadata request failed", metadata: ["error": "\(error)"])
             }
             self.wakeup()
         }
     }
 
-    func apply(_ response: MetadataResponse, requested: [String]) {
-        let now = NIODeadline.now()
-        metadata = metadata.updated(with: response)
+    /// Takes an answer: the accumulator gets the new snapshot, waiters for topics now known go
+    /// on, waiters for topics refused for good fail.
+    func apply(_ response: MetadataResponse, requested: [String], now: NIODeadline) {
+        let answer = metadataState.answered(
+            response, requested: requested, waiting: Set(metadataWaiters.keys), now: now,
+            backoff: { self.machine.retryBackoff(attempts: $0) })
         accumulator.updateMetadata(metadata)
-        lastMetadataError = nil
         for problem in metadata.brokerProblems {
             logger.warning("ignoring a broker entry of a metadata response", metadata: ["problem": "\(problem)"])
         }
@@ -146,33 +139,15 @@ extension Sender {
             logger.warning(
                 "ignoring a topic of a metadata response", metadata: ["topic": "\(topic)", "problem": "\(problem)"])
         }
-        lastMetadataRefresh = now
-        var missing = false
-        for topic in requested where metadata.topics[topic] == nil {
-            missing = true
-            if let error = metadata.topicErrors[topic], !error.isRetriable, let waiters = metadataWaiters[topic] {
-                metadataWaiters[topic] = nil
-                let failure = KafkaProducerError(
-                    .brokerError, "topic \(topic) cannot be produced to", brokerErrorCode: error)
-                for waiter in waiters { waiter.continuation.resume(throwing: failure) }
-            }
+        for (topic, error) in answer.refused {
+            guard let waiters = metadataWaiters.removeValue(forKey: topic) else { continue }
+            let failure = KafkaProducerError(
+                .brokerError, "topic \(topic) cannot be produced to", brokerErrorCode: error)
+            for waiter in waiters { waiter.continuation.resume(throwing: failure) }
         }
-        for (topic, waiters) in metadataWaiters where metadata.topics[topic] != nil {
-            metadataWaiters[topic] = nil
-            for waiter in waiters { waiter.continuation.resume() }
+        for topic in answer.known {
+            for waiter in metadataWaiters.removeValue(forKey: topic) ?? [] { waiter.continuation.resume() }
         }
-        if missing || ClusterMetadata.hasMissingLeaders(response, in: metadata) {
-            // Topics being created, or leaders being elected: ask again after a backoff.
-            metadataFailures += 1
-            isMetadataRefreshNeeded = true
-            metadataRetryAt = now + machine.retryBackoff(attempts: metadataFailures)
-        } else {
-            metadataFailures = 0
-            metadataRetryAt = nil
-        }
-        // Forget topics nobody produced to for metadata.max.idle.ms.
-        let idle = TimeAmount(configuration.metadataMaxIdle)
-        wantedTopics = wantedTopics.filter { $0.value + idle > now || metadataWaiters[$0.key] != nil }
     }
 
     /// A ready connection to send Metadata on: the least busy known broker, else a bootstrap

@@ -121,7 +121,7 @@ extension Sender {
                 case .success:
                     self.perform(batches.map { .complete($0, baseOffset: -1, logAppendTime: -1, isDuplicate: false) })
                 case .failure(let error):
-                    self.isMetadataRefreshNeeded = true
+                    self.metadataState.refreshNeeded()
                     self.perform(
                         self.machine.produceFailed(batches, error: self.producerError(error, node: node), now: .now()))
                 }
@@ -135,7 +135,7 @@ extension Sender {
                 case .success(let response):
                     self.perform(self.machine.produceAnswered(response, batches: batches, node: node, now: .now()))
                 case .failure(let error):
-                    self.isMetadataRefreshNeeded = true
+                    self.metadataState.refreshNeeded()
                     self.perform(
                         self.machine.produceFailed(batches, error: self.producerError(error, node: node), now: .now()))
                 }
@@ -165,7 +165,7 @@ extension Sender {
                 metrics.batchesSent.increment()
                 done.append(batch)
             case .retry(let batch, let error, let backoff):
-                if error.brokerErrorCode?.invalidatesMetadata == true { isMetadataRefreshNeeded = true }
+                if error.brokerErrorCode?.invalidatesMetadata == true { metadataState.refreshNeeded() }
                 logger.debug(
                     "retrying batch",
                     metadata: [

@@ -35,19 +35,14 @@ final class Sender: @unchecked Sendable {
         get { machine.idempotence }
         _modify { yield &machine.idempotence }
     }
-    var metadata = ClusterMetadata.empty
-    var wantedTopics: [String: NIODeadline] = [:]
+    /// When to ask for metadata and what answers mean.
+    var metadataState: MetadataStateMachine
+    /// What the producer knows of the cluster (the metadata state machine's snapshot).
+    var metadata: ClusterMetadata { metadataState.snapshot }
     var metadataWaiters: [String: [MetadataWaiter]] = [:]
     var nextMetadataWaiterID: UInt64 = 0
     /// Set when the producer starts closing: no new metadata waits.
     var isClosing = false
-    var isMetadataRequestInFlight = false
-    var isMetadataRefreshNeeded = true
-    var lastMetadataRefresh: NIODeadline?
-    var metadataRetryAt: NIODeadline?
-    var metadataFailures = 0
-    /// Why the last Metadata request failed (cleared by an answer), for max.block.ms errors.
-    var lastMetadataError: KafkaProducerError?
     var nextBootstrapIndex = 0
     /// One connection per node (bootstrap servers get negative ids), with reconnect backoff and
     /// idle close.
@@ -86,6 +81,7 @@ final class Sender: @unchecked Sendable {
         self.logger = logger
         self.pool = BrokerConnectionPool(configuration: configuration, eventLoop: eventLoop)
         self.machine = SenderStateMachine(configuration: configuration, accumulator: accumulator)
+        self.metadataState = MetadataStateMachine(configuration: configuration)
     }
 
     /// Asks the event loop to look for work. Cheap to call often: wakeups coalesce.
@@ -103,9 +99,6 @@ final class Sender: @unchecked Sendable {
         guard !isShutDown else { return }
         let now = NIODeadline.now()
 
-        if let last = lastMetadataRefresh, last + TimeAmount(configuration.metadataMaxAge) <= now {
-            isMetadataRefreshNeeded = true
-        }
         let machine = self.machine
         let check = accumulator.ready(now: now, canDrain: { machine.canDrain($0) })
         if !check.expired.isEmpty {
@@ -120,8 +113,8 @@ final class Sender: @unchecked Sendable {
         }
         failExpiredMetadataWaiters(now: now)
 
-        if check.hasUnknownLeaders { isMetadataRefreshNeeded = true }
-        if isMetadataRefreshNeeded || !metadataWaiters.isEmpty { requestMetadata(now: now) }
+        if check.hasUnknownLeaders { metadataState.refreshNeeded() }
+        if metadataState.isDue(now: now, hasWaiters: !metadataWaiters.isEmpty) { requestMetadata(now: now) }
         if idempotence != nil { prepareIdempotence(now: now) }
 
         for node in check.readyNodes {
@@ -135,7 +128,7 @@ final class Sender: @unchecked Sendable {
         var next = now + TimeAmount(min(configuration.connectionsMaxIdle, configuration.metadataMaxAge) / 2)
         if let nextReadyAt { next = min(next, nextReadyAt) }
         // A retry time is cleared when its request goes out; one still in the past would spin.
-        if let metadataRetryAt, metadataRetryAt > now { next = min(next, metadataRetryAt) }
+        if let metadataRetryAt = metadataState.retryAt, metadataRetryAt > now { next = min(next, metadataRetryAt) }
         if let producerIdRetryAt, producerIdRetryAt > now { next = min(next, producerIdRetryAt) }
         for waiters in metadataWaiters.values {
             for waiter in waiters { next = min(next, waiter.deadline) }

@@ -1,7 +1,7 @@
 # Tributary's commands. `make test` is what CI runs (.ci/run).
 SWIFT ?= swift
 
-.PHONY: demo test bootstrap build test-only format lint bench bench-produce stress test-cluster clean
+.PHONY: demo test bootstrap build test-only format lint bench bench-produce bench-compression stress test-cluster clean
 
 ## Installs what is missing, builds, starts a local test cluster and pipes sample records through
 ## `tributary produce`, showing the partition and offset each one got.
@@ -41,6 +41,12 @@ bench: bootstrap
 ## prints records/s, MB/s, CPU seconds, peak RSS and the ratios.
 bench-produce: bootstrap
 	bash scripts/bench-produce.sh --repeat 3 --acks all
+
+## lz4 acknowledgement latency beside a gzip-9 backlog, compression off the event loop and on it
+## (40,000 × 2 KB records; the latencies are printed, never asserted).
+bench-compression: bootstrap
+	$(SWIFT) build --build-tests
+	TRIBUTARY_FIGURES=1 $(SWIFT) test --skip-build --filter CompressionOffLoopTests
 
 ## Long randomized runs: the idempotent sender's fault schedules with 20,000 seeds each
 ## (TRIBUTARY_STRESS_SEEDS=N for another count).

@@ -10,8 +10,8 @@ import Testing
 /// connection's responses and fires its timers: a gzip-9 topic does not hold up another topic's
 /// acknowledgements. The assertions are about where compression ran (the encoder notes whether
 /// it found itself on an event loop, and the on-loop mode shows the note can tell); the latency
-/// figures are printed, never asserted (`TRIBUTARY_FIGURES=1 swift test --filter
-/// CompressionOffLoopTests` for the full-size run).
+/// figures are printed, never asserted (`make bench-compression` is the full-size run,
+/// `TRIBUTARY_FIGURES=1`).
 @Suite("Compression off the I/O loop")
 struct CompressionOffLoopTests {
     typealias Support = ProducerTestSupport

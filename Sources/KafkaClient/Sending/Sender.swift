@@ -99,8 +99,7 @@ final class Sender: @unchecked Sendable {
         guard !isShutDown else { return }
         let now = NIODeadline.now()
 
-        let machine = self.machine
-        let check = accumulator.ready(now: now, canDrain: { machine.canDrain($0) })
+        let check = accumulator.ready(now: now, canDrain: { self.machine.canDrain($0) })
         if !check.expired.isEmpty {
             finish(
                 check.expired,

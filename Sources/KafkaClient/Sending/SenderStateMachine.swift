@@ -80,10 +80,11 @@ struct SenderStateMachine {
         while (inFlightRequests[node] ?? 0) < limit, exhausted.count < acksInUse.count {
             for acks in acksInUse where !exhausted.contains(acks) {
                 guard (inFlightRequests[node] ?? 0) < limit else { break }
-                let machine = self
+                // `self` itself, not a copy: a copy alive while `stamp` mutates the idempotent
+                // state would make every stamp copy that state.
                 let batches = accumulator.drain(
                     node: node, acks: acks, now: now, maxSize: configuration.maxRequestSize,
-                    canDrain: { machine.canDrain($0) })
+                    canDrain: { self.canDrain($0) })
                 if batches.isEmpty {
                     exhausted.insert(acks)
                     continue

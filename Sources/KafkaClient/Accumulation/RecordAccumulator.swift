@@ -72,12 +72,6 @@ final class RecordAccumulator: Sendable {
         var queues: TopicQueues
     }
 
-    private struct MemoryWaiter {
-        var id: UInt64
-        var bytes: Int
-        var continuation: CheckedContinuation<Int, any Error>
-    }
-
     private struct FlushWaiter {
         var remaining: Set<UInt64>
         var continuation: CheckedContinuation<Void, Never>
@@ -88,8 +82,7 @@ final class RecordAccumulator: Sendable {
         var topics: [String: TopicQueues] = [:]
         var nextSerial: UInt64 = 0
         var usedMemory = 0
-        var memoryWaiters: [MemoryWaiter] = []
-        var nextWaiterID: UInt64 = 0
+        var memoryWaiters = BudgetWaiters()
         /// Serials of batches created and not yet completed.
         var incomplete: Set<UInt64> = []
         /// Every partition queue, in the order they were created: `drain` walks it from where
@@ -343,40 +336,21 @@ final class RecordAccumulator: Sendable {
     /// A task cancelled while it waits ends the wait with `.cancelled`; memory granted before the
     /// cancellation is the caller's as usual.
     func reserveMemory(bytes: Int, registered: (UInt64) -> Void) async throws -> Int {
-        let wait = CancellableWait()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                enum Start { case granted, waiting, cancelled }
-                let start: Start = state.withLockedValue { state in
-                    if state.memoryWaiters.isEmpty, state.usedMemory + bytes <= settings.bufferMemory {
-                        state.usedMemory += bytes
-                        return .granted
-                    }
-                    let id = state.nextWaiterID
-                    state.nextWaiterID += 1
-                    guard wait.register(id) else { return .cancelled }
-                    state.memoryWaiters.append(MemoryWaiter(id: id, bytes: bytes, continuation: continuation))
-                    registered(id)
-                    return .waiting
-                }
-                switch start {
-                case .granted: continuation.resume(returning: bytes)
-                case .cancelled: continuation.resume(throwing: CancellableWait.cancelledError("buffer.memory"))
-                case .waiting: break
-                }
-            }
-        } onCancel: {
-            if let id = wait.cancel() {
-                failMemoryWaiter(id: id, error: CancellableWait.cancelledError("buffer.memory"))
-            }
-        }
+        let budget = settings.bufferMemory
+        try await BudgetWaiters.wait(
+            in: state, waiters: \.memoryWaiters, amount: bytes, what: "buffer.memory",
+            takeNow: { state in
+                guard state.usedMemory + bytes <= budget else { return false }
+                state.usedMemory += bytes
+                return true
+            }, registered: registered, cancel: { id, error in self.failMemoryWaiter(id: id, error: error) })
+        return bytes
     }
 
     /// Ends a memory wait with `error`, if it is still waiting.
     func failMemoryWaiter(id: UInt64, error: KafkaProducerError) {
-        let waiter: MemoryWaiter? = state.withLockedValue { state in
-            guard let index = state.memoryWaiters.firstIndex(where: { $0.id == id }) else { return nil }
-            let waiter = state.memoryWaiters.remove(at: index)
+        let waiter: BudgetWaiters.Waiter? = state.withLockedValue { state in
+            let waiter = state.memoryWaiters.remove(id: id)
             // A waiter behind it may now fit.
             self.grantWaiters(state: &state)
             return waiter
@@ -395,14 +369,17 @@ final class RecordAccumulator: Sendable {
         grantWaiters(state: &state)
     }
 
-    /// Grants memory to waiters in arrival order, as long as the first one fits. Their
-    /// continuations are resumed inside the lock, which is safe: resuming only schedules them.
+    /// Grants memory to waiters in arrival order, as long as the first one fits.
     private func grantWaiters(state: inout State) {
-        while let first = state.memoryWaiters.first, state.usedMemory + first.bytes <= settings.bufferMemory {
-            state.memoryWaiters.removeFirst()
-            state.usedMemory += first.bytes
-            first.continuation.resume(returning: first.bytes)
+        let budget = settings.bufferMemory
+        var waiters = BudgetWaiters()
+        swap(&waiters, &state.memoryWaiters)
+        waiters.grant { bytes in
+            guard state.usedMemory + bytes <= budget else { return false }
+            state.usedMemory += bytes
+            return true
         }
+        swap(&waiters, &state.memoryWaiters)
     }
 
     // MARK: - The sender's side
@@ -617,10 +594,9 @@ final class RecordAccumulator: Sendable {
     /// Refuses every later append with `error` and takes every queued batch (to be failed with
     /// it); memory waiters fail with it too.
     func failFatally(_ error: KafkaProducerError) -> [ProducerBatch] {
-        let waiters: [MemoryWaiter] = state.withLockedValue { state in
+        let waiters = state.withLockedValue { state in
             if state.fatalError == nil { state.fatalError = error }
-            defer { state.memoryWaiters = [] }
-            return state.memoryWaiters
+            return state.memoryWaiters.removeAll()
         }
         for waiter in waiters { waiter.continuation.resume(throwing: error) }
         return drainAll()
@@ -628,10 +604,9 @@ final class RecordAccumulator: Sendable {
 
     /// Stops accepting records. Returns the memory waiters, which the caller fails.
     func close() {
-        let waiters: [MemoryWaiter] = state.withLockedValue { state in
+        let waiters = state.withLockedValue { state in
             state.isClosed = true
-            defer { state.memoryWaiters = [] }
-            return state.memoryWaiters
+            return state.memoryWaiters.removeAll()
         }
         for waiter in waiters {
             waiter.continuation.resume(

@@ -23,12 +23,6 @@ public final class KafkaDeliveryReports: AsyncSequence, Sendable {
     /// How many records may be outstanding: appended, and their reports not yet read.
     public let capacity: Int
 
-    private struct CreditWaiter {
-        var id: UInt64
-        var count: Int
-        var continuation: CheckedContinuation<Void, any Error>
-    }
-
     private struct Reader {
         var id: UInt64
         var continuation: CheckedContinuation<KafkaDeliveryReport?, Never>
@@ -38,7 +32,7 @@ public final class KafkaDeliveryReports: AsyncSequence, Sendable {
         var reports = FIFOQueue<KafkaDeliveryReport>()
         /// Records holding a place: reserved for an append, in a batch, or reported and unread.
         var outstanding = 0
-        var creditWaiters: [CreditWaiter] = []
+        var creditWaiters = BudgetWaiters()
         var readers: [Reader] = []
         var nextWaiterID: UInt64 = 0
         var isFinished = false
@@ -70,54 +64,34 @@ public final class KafkaDeliveryReports: AsyncSequence, Sendable {
     /// Takes places for `count` records, waiting while there is no room. `registered` receives
     /// an id that `failCreditWaiter` can use to end the wait (the max.block.ms timer).
     func acquire(count: Int, registered: (UInt64) -> Void) async throws {
-        let wait = CancellableWait()
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                enum Start { case granted, waiting, cancelled }
-                let start: Start = state.withLockedValue { state in
-                    if state.creditWaiters.isEmpty, Self.fits(count, state: state, capacity: capacity) {
-                        state.outstanding += count
-                        return .granted
-                    }
-                    let id = state.nextWaiterID
-                    state.nextWaiterID += 1
-                    guard wait.register(id) else { return .cancelled }
-                    state.creditWaiters.append(CreditWaiter(id: id, count: count, continuation: continuation))
-                    registered(id)
-                    return .waiting
-                }
-                switch start {
-                case .granted: continuation.resume()
-                case .cancelled:
-                    continuation.resume(throwing: CancellableWait.cancelledError("room for delivery reports"))
-                case .waiting: break
-                }
-            }
-        } onCancel: {
-            if let id = wait.cancel() {
-                failCreditWaiter(id: id, error: CancellableWait.cancelledError("room for delivery reports"))
-            }
-        }
+        let capacity = self.capacity
+        try await BudgetWaiters.wait(
+            in: state, waiters: \.creditWaiters, amount: count, what: "room for delivery reports",
+            takeNow: { state in
+                guard Self.fits(count, outstanding: state.outstanding, capacity: capacity) else { return false }
+                state.outstanding += count
+                return true
+            }, registered: registered, cancel: { id, error in self.failCreditWaiter(id: id, error: error) })
     }
 
     /// Whether `count` more records may be appended now.
     func hasRoom(for count: Int) -> Bool {
         state.withLockedValue { state in
-            guard state.creditWaiters.isEmpty, Self.fits(count, state: state, capacity: capacity) else { return false }
+            guard state.creditWaiters.isEmpty, Self.fits(count, outstanding: state.outstanding, capacity: capacity)
+            else { return false }
             state.outstanding += count
             return true
         }
     }
 
-    private static func fits(_ count: Int, state: State, capacity: Int) -> Bool {
-        state.outstanding == 0 || state.outstanding + count <= capacity
+    private static func fits(_ count: Int, outstanding: Int, capacity: Int) -> Bool {
+        outstanding == 0 || outstanding + count <= capacity
     }
 
     /// Ends a wait for room with `error`, if it is still waiting.
     func failCreditWaiter(id: UInt64, error: KafkaProducerError) {
-        let waiter: CreditWaiter? = state.withLockedValue { state in
-            guard let index = state.creditWaiters.firstIndex(where: { $0.id == id }) else { return nil }
-            let waiter = state.creditWaiters.remove(at: index)
+        let waiter: BudgetWaiters.Waiter? = state.withLockedValue { state in
+            let waiter = state.creditWaiters.remove(id: id)
             Self.grant(state: &state, capacity: capacity)
             return waiter
         }
@@ -154,14 +128,16 @@ public final class KafkaDeliveryReports: AsyncSequence, Sendable {
         reader?.continuation.resume(returning: report)
     }
 
-    /// Resumes waiters in arrival order while the first one fits (inside the lock: resuming
-    /// only schedules them).
+    /// Resumes waiters in arrival order while the first one fits.
     private static func grant(state: inout State, capacity: Int) {
-        while let first = state.creditWaiters.first, fits(first.count, state: state, capacity: capacity) {
-            state.creditWaiters.removeFirst()
-            state.outstanding += first.count
-            first.continuation.resume()
+        var waiters = BudgetWaiters()
+        swap(&waiters, &state.creditWaiters)
+        waiters.grant { count in
+            guard fits(count, outstanding: state.outstanding, capacity: capacity) else { return false }
+            state.outstanding += count
+            return true
         }
+        swap(&waiters, &state.creditWaiters)
     }
 
     // MARK: - Reading

@@ -128,7 +128,8 @@ final class FakeKafkaBroker: Sendable {
             case .raw(let bytes):
                 context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
             case .rawThenClose(let bytes):
-                context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in context.close(promise: nil) }
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
             case .silence:
                 break
             }

@@ -44,7 +44,7 @@ extension Sender {
 
     func lastConnectionError(for topicPartition: TopicPartition) -> String {
         if idempotence?.needsProducerId == true, configuration.settings(forTopic: topicPartition.topic).isIdempotent {
-            return "; no producer id yet\(lastProducerIdError.map { " (last error: \($0.message))" } ?? "")"
+            return "; no producer id yet\(machine.lastProducerIdError.map { " (last error: \($0.message))" } ?? "")"
         }
         guard let leader = metadata.leader(for: topicPartition) else { return "; its leader is unknown" }
         if let error = lastConnectionErrors[leader] { return "; last error: \(error.message)" }

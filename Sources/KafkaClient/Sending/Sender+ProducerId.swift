@@ -10,7 +10,7 @@ extension Sender {
     func prepareIdempotence(now: NIODeadline) {
         let resets = idempotence!.prepareToDrain()
         report(resets)
-        if idempotence!.needsProducerId { requestProducerId(now: now) }
+        requestProducerId(now: now)
         handleFatalErrorIfAny()
     }
 
@@ -29,68 +29,37 @@ extension Sender {
     }
 
     /// InitProducerId with no transactional id (and producer id/epoch −1, so a broker hands out
-    /// a fresh id; epochs are bumped locally) to the least busy broker. Retriable failures are
-    /// retried with the retry backoff; a refusal is fatal.
+    /// a fresh id; epochs are bumped locally) to the least busy broker. What the answer means is
+    /// the state machine's: retriable failures are retried with the retry backoff, a refusal is
+    /// fatal.
     func requestProducerId(now: NIODeadline) {
-        guard !isProducerIdRequestInFlight else { return }
-        if let producerIdRetryAt, producerIdRetryAt > now { return }
-        guard let connection = metadataConnection(now: now) else { return }
-        guard let version = connection.apiVersions[.initProducerId] else {
-            idempotence!.failFatally(
-                KafkaProducerError(
-                    .idempotenceFailed,
-                    "broker \(connection.nodeId) at \(connection.address) does not support InitProducerId (Kafka 0.11+ needed), so the "
-                        + "producer cannot be idempotent; set enable.idempotence=false to produce without it"))
-            return
-        }
-        isProducerIdRequestInFlight = true
-        producerIdRetryAt = nil
-        let request = InitProducerIdRequest()
-        connection.send(request, version: version, expecting: InitProducerIdResponse.self).whenComplete { result in
-            self.isProducerIdRequestInFlight = false
-            switch result {
-            case .success(let response):
-                let code = KafkaErrorCode(rawValue: response.errorCode)
-                if code == .none, response.producerId < 0 || response.producerEpoch < 0 {
-                    self.producerIdFailed(
-                        KafkaProducerError(
-                            .protocolError,
-                            "broker \(connection.nodeId) answered InitProducerId with producer id \(response.producerId) and epoch \(response.producerEpoch), which cannot be used"
-                        ))
-                } else if code == .none {
-                    self.producerIdFailures = 0
-                    self.lastProducerIdError = nil
-                    self.producerIdRetryAt = nil
-                    let id = IdempotenceStateMachine.ProducerIdAndEpoch(
-                        producerId: response.producerId, epoch: response.producerEpoch)
-                    self.logger.debug("producer id received", metadata: ["producer_id": "\(id)"])
-                    self.report(self.idempotence!.producerIdReceived(id))
-                } else if code.isRetriable {
-                    self.producerIdFailed(
-                        KafkaProducerError(
-                            .brokerError, "InitProducerId failed on broker \(connection.nodeId)",
-                            brokerErrorCode: code))
-                } else {
-                    self.idempotence!.failFatally(
-                        KafkaProducerError(
-                            .idempotenceFailed,
-                            "broker \(connection.nodeId) refused a producer id (InitProducerId: \(code)), so the "
-                                + "producer cannot be idempotent; set enable.idempotence=false to produce without it",
-                            brokerErrorCode: code))
+        guard machine.isProducerIdRequestDue(now: now), let connection = metadataConnection(now: now) else { return }
+        let version = connection.apiVersions[.initProducerId]
+        guard machine.producerIdRequestStarting(node: connection.nodeId, address: connection.address, version: version),
+            let version
+        else { return }
+        connection.send(InitProducerIdRequest(), version: version, expecting: InitProducerIdResponse.self)
+            .whenComplete { result in
+                let outcome: SenderStateMachine.ProducerIdOutcome
+                switch result {
+                case .success(let response):
+                    outcome = self.machine.producerIdAnswered(response, node: connection.nodeId, now: .now())
+                case .failure(let error):
+                    outcome = self.machine.producerIdFailed(
+                        self.producerError(error, node: connection.nodeId), now: .now())
                 }
-            case .failure(let error):
-                self.producerIdFailed(self.producerError(error, node: connection.nodeId))
+                switch outcome {
+                case .received(let id, let resets):
+                    self.logger.debug("producer id received", metadata: ["producer_id": "\(id)"])
+                    self.report(resets)
+                case .retry(let error):
+                    self.logger.warning("could not get a producer id", metadata: ["error": "\(error)"])
+                case .fatal:
+                    break  // handleFatalErrorIfAny logs it and fails what is queued
+                }
+                self.handleFatalErrorIfAny()
+                self.wakeup()
             }
-            self.handleFatalErrorIfAny()
-            self.wakeup()
-        }
-    }
-
-    func producerIdFailed(_ error: KafkaProducerError) {
-        producerIdFailures += 1
-        lastProducerIdError = error
-        producerIdRetryAt = .now() + machine.retryBackoff(attempts: producerIdFailures)
-        logger.warning("could not get a producer id", metadata: ["error": "\(error)"])
     }
 
     /// Fails every queued record, and every later send, with the fatal error; batches in flight

@@ -62,11 +62,6 @@ final class Sender: @unchecked Sendable {
     /// Compression state reused from batch to batch (batches without compression, and
     /// re-stamping).
     let compressionContext = KafkaCompressionContext()
-    var isProducerIdRequestInFlight = false
-    var producerIdRetryAt: NIODeadline?
-    var producerIdFailures = 0
-    /// Why the last InitProducerId attempt failed, for error messages.
-    var lastProducerIdError: KafkaProducerError?
     /// Set once a fatal idempotence error has failed everything queued.
     var isFatalErrorHandled = false
 
@@ -128,7 +123,9 @@ final class Sender: @unchecked Sendable {
         if let nextReadyAt { next = min(next, nextReadyAt) }
         // A retry time is cleared when its request goes out; one still in the past would spin.
         if let metadataRetryAt = metadataState.retryAt, metadataRetryAt > now { next = min(next, metadataRetryAt) }
-        if let producerIdRetryAt, producerIdRetryAt > now { next = min(next, producerIdRetryAt) }
+        if let producerIdRetryAt = machine.producerIdRetryAt, producerIdRetryAt > now {
+            next = min(next, producerIdRetryAt)
+        }
         for waiters in metadataWaiters.values {
             for waiter in waiters { next = min(next, waiter.deadline) }
         }

@@ -198,6 +198,93 @@ struct SenderStateMachine {
         return .fail(batch, error)
     }
 
+    // MARK: - The producer id
+
+    /// What an InitProducerId answer means.
+    enum ProducerIdOutcome {
+        /// The id is in use; partitions whose sequences restart are listed.
+        case received(IdempotenceStateMachine.ProducerIdAndEpoch, [IdempotenceStateMachine.SequenceReset])
+        /// Asked again after a backoff.
+        case retry(KafkaProducerError)
+        /// Idempotence cannot go on (`idempotence.fatalError` is set).
+        case fatal(KafkaProducerError)
+    }
+
+    private(set) var isProducerIdRequestInFlight = false
+    /// No InitProducerId before this (backoff after a failure).
+    private(set) var producerIdRetryAt: NIODeadline?
+    private(set) var producerIdFailures = 0
+    /// Why the last InitProducerId attempt failed, for error messages.
+    private(set) var lastProducerIdError: KafkaProducerError?
+
+    /// Whether an InitProducerId request should go out now.
+    func isProducerIdRequestDue(now: NIODeadline) -> Bool {
+        guard idempotence?.needsProducerId == true, !isProducerIdRequestInFlight else { return false }
+        if let producerIdRetryAt, producerIdRetryAt > now { return false }
+        return true
+    }
+
+    /// A request goes out to `node`, which offers InitProducerId at `version` (nil: it does not,
+    /// which is fatal). Returns whether to send it.
+    mutating func producerIdRequestStarting(node: Int32, address: KafkaBrokerAddress, version: Int16?) -> Bool {
+        guard version != nil else {
+            idempotence?.failFatally(
+                KafkaProducerError(
+                    .idempotenceFailed,
+                    "broker \(node) at \(address) does not support InitProducerId (Kafka 0.11+ needed), so the "
+                        + "producer cannot be idempotent; set enable.idempotence=false to produce without it"))
+            return false
+        }
+        isProducerIdRequestInFlight = true
+        producerIdRetryAt = nil
+        return true
+    }
+
+    /// What an InitProducerId answer from `node` means: an id (checked: negative ids or epochs
+    /// are retried), a retriable error, or a refusal, which is fatal.
+    mutating func producerIdAnswered(_ response: InitProducerIdResponse, node: Int32, now: NIODeadline)
+        -> ProducerIdOutcome
+    {
+        isProducerIdRequestInFlight = false
+        let code = KafkaErrorCode(rawValue: response.errorCode)
+        if code == .none, response.producerId < 0 || response.producerEpoch < 0 {
+            return producerIdFailed(
+                KafkaProducerError(
+                    .protocolError,
+                    "broker \(node) answered InitProducerId with producer id \(response.producerId) and epoch \(response.producerEpoch), which cannot be used"
+                ), now: now)
+        }
+        if code == .none {
+            producerIdFailures = 0
+            lastProducerIdError = nil
+            producerIdRetryAt = nil
+            let id = IdempotenceStateMachine.ProducerIdAndEpoch(
+                producerId: response.producerId, epoch: response.producerEpoch)
+            return .received(id, idempotence?.producerIdReceived(id) ?? [])
+        }
+        if code.isRetriable {
+            return producerIdFailed(
+                KafkaProducerError(.brokerError, "InitProducerId failed on broker \(node)", brokerErrorCode: code),
+                now: now)
+        }
+        let error = KafkaProducerError(
+            .idempotenceFailed,
+            "broker \(node) refused a producer id (InitProducerId: \(code)), so the "
+                + "producer cannot be idempotent; set enable.idempotence=false to produce without it",
+            brokerErrorCode: code)
+        idempotence?.failFatally(error)
+        return .fatal(error)
+    }
+
+    /// The request got no answer, or a retriable one: ask again after a backoff.
+    mutating func producerIdFailed(_ error: KafkaProducerError, now: NIODeadline) -> ProducerIdOutcome {
+        isProducerIdRequestInFlight = false
+        producerIdFailures += 1
+        lastProducerIdError = error
+        producerIdRetryAt = now + retryBackoff(attempts: producerIdFailures)
+        return .retry(error)
+    }
+
     // MARK: - Retries
 
     /// Whether the retry budget allows another attempt: `retries`, `delivery.timeout.ms`, and not

@@ -90,10 +90,9 @@ struct HostileBrokerTests {
     /// A broker whose first `badAnswers` Metadata answers are `bad`, and which stores every
     /// produced batch at increasing offsets.
     static func broker(_ bad: Bad, badAnswers: Int) async throws -> FakeKafkaBroker {
-        let port = NIOLockedValueBox(0)
         let offsets = NIOLockedValueBox<[String: Int64]>([:])
-        let broker = try await FakeKafkaBroker.start(versions: versions) { request in
-            let port = port.withLockedValue { $0 }
+        return try await FakeKafkaBroker.start(versions: versions) { request in
+            let port = request.brokerPort
             switch request.apiKey {
             case KafkaApiKey.metadata.rawValue:
                 return request.ordinal < badAnswers
@@ -113,8 +112,6 @@ struct HostileBrokerTests {
                 return .rawThenClose(ByteBuffer())
             }
         }
-        port.withLockedValue { $0 = broker.port }
-        return broker
     }
 
     static func producer(_ broker: FakeKafkaBroker, maxBlockMs: Int = 10_000) throws -> KafkaProducer {
@@ -174,16 +171,13 @@ struct HostileBrokerTests {
     /// A Produce answer that cannot be read: the connection closes, the batch is retried, and
     /// the record is stored once.
     @Test func truncatedProduceAnswerIsRetried() async throws {
-        let port = NIOLockedValueBox(0)
         let broker = try await FakeKafkaBroker.start(versions: Self.versions) { request in
-            let port = port.withLockedValue { $0 }
-            if request.apiKey == KafkaApiKey.metadata.rawValue { return .body(Self.good(port: port)) }
+            if request.apiKey == KafkaApiKey.metadata.rawValue { return .body(Self.good(port: request.brokerPort)) }
             let data = FakeKafkaBroker.parseProduceV3(request)!
             var body = FakeKafkaBroker.produceV3(data) { _, _ in 41 }
             if request.ordinal == 0 { body.moveWriterIndex(to: body.writerIndex - 10) }
             return .body(body)
         }
-        port.withLockedValue { $0 = broker.port }
         let producer = try Self.producer(broker)
         let metadata = try await producer.send(
             KafkaProducerRecord(topic: "t", partition: 0, value: ByteBuffer(string: "x")))

@@ -1,7 +1,6 @@
 import Foundation
 import KafkaClient
 import KafkaWire
-import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 
@@ -14,9 +13,8 @@ struct ProducerCancellationTests {
     /// A broker whose topic "t" (2 partitions) is known, or — `topicKnown` false — reported as
     /// UNKNOWN_TOPIC_OR_PARTITION forever (a retriable error: the producer keeps waiting).
     static func broker(topicKnown: Bool, produce: Produce) async throws -> FakeKafkaBroker {
-        let port = NIOLockedValueBox(0)
-        let broker = try await FakeKafkaBroker.start(versions: HostileBrokerTests.versions) { request in
-            let port = port.withLockedValue { $0 }
+        try await FakeKafkaBroker.start(versions: HostileBrokerTests.versions) { request in
+            let port = request.brokerPort
             switch request.apiKey {
             case KafkaApiKey.metadata.rawValue:
                 return .body(
@@ -35,8 +33,6 @@ struct ProducerCancellationTests {
                 return .silence
             }
         }
-        port.withLockedValue { $0 = broker.port }
-        return broker
     }
 
     static func producer(_ broker: FakeKafkaBroker, _ settings: [String: String] = [:]) throws -> KafkaProducer {

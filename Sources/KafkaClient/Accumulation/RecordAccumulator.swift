@@ -339,11 +339,8 @@ final class RecordAccumulator: Sendable {
         let budget = settings.bufferMemory
         try await BudgetWaiters.wait(
             in: state, waiters: \.memoryWaiters, amount: bytes, what: "buffer.memory",
-            takeNow: { state in
-                guard state.usedMemory + bytes <= budget else { return false }
-                state.usedMemory += bytes
-                return true
-            }, registered: registered, cancel: { id, error in self.failMemoryWaiter(id: id, error: error) })
+            takeNow: { Self.takeMemory(bytes, state: &$0, budget: budget) }, registered: registered,
+            cancel: { id, error in self.failMemoryWaiter(id: id, error: error) })
         return bytes
     }
 
@@ -374,12 +371,15 @@ final class RecordAccumulator: Sendable {
         let budget = settings.bufferMemory
         var waiters = BudgetWaiters()
         swap(&waiters, &state.memoryWaiters)
-        waiters.grant { bytes in
-            guard state.usedMemory + bytes <= budget else { return false }
-            state.usedMemory += bytes
-            return true
-        }
+        waiters.grant { Self.takeMemory($0, state: &state, budget: budget) }
         swap(&waiters, &state.memoryWaiters)
+    }
+
+    /// Takes `bytes` of `buffer.memory` if they are free.
+    private static func takeMemory(_ bytes: Int, state: inout State, budget: Int) -> Bool {
+        guard state.usedMemory + bytes <= budget else { return false }
+        state.usedMemory += bytes
+        return true
     }
 
     // MARK: - The sender's side

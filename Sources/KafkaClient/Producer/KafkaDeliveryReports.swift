@@ -67,21 +67,22 @@ public final class KafkaDeliveryReports: AsyncSequence, Sendable {
         let capacity = self.capacity
         try await BudgetWaiters.wait(
             in: state, waiters: \.creditWaiters, amount: count, what: "room for delivery reports",
-            takeNow: { state in
-                guard Self.fits(count, outstanding: state.outstanding, capacity: capacity) else { return false }
-                state.outstanding += count
-                return true
-            }, registered: registered, cancel: { id, error in self.failCreditWaiter(id: id, error: error) })
+            takeNow: { Self.take(count, state: &$0, capacity: capacity) }, registered: registered,
+            cancel: { id, error in self.failCreditWaiter(id: id, error: error) })
     }
 
     /// Whether `count` more records may be appended now.
     func hasRoom(for count: Int) -> Bool {
         state.withLockedValue { state in
-            guard state.creditWaiters.isEmpty, Self.fits(count, outstanding: state.outstanding, capacity: capacity)
-            else { return false }
-            state.outstanding += count
-            return true
+            state.creditWaiters.isEmpty && Self.take(count, state: &state, capacity: capacity)
         }
+    }
+
+    /// Takes places for `count` records if they fit.
+    private static func take(_ count: Int, state: inout State, capacity: Int) -> Bool {
+        guard fits(count, outstanding: state.outstanding, capacity: capacity) else { return false }
+        state.outstanding += count
+        return true
     }
 
     private static func fits(_ count: Int, outstanding: Int, capacity: Int) -> Bool {
@@ -132,11 +133,7 @@ public final class KafkaDeliveryReports: AsyncSequence, Sendable {
     private static func grant(state: inout State, capacity: Int) {
         var waiters = BudgetWaiters()
         swap(&waiters, &state.creditWaiters)
-        waiters.grant { count in
-            guard fits(count, outstanding: state.outstanding, capacity: capacity) else { return false }
-            state.outstanding += count
-            return true
-        }
+        waiters.grant { take($0, state: &state, capacity: capacity) }
         swap(&waiters, &state.creditWaiters)
     }
 

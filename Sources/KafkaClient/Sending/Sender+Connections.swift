@@ -42,8 +42,9 @@ extension Sender {
         }
     }
 
-    func lastConnectionError(for topicPartition: TopicPartition) -> String {
-        if idempotence?.needsProducerId == true, configuration.settings(forTopic: topicPartition.topic).isIdempotent {
+    func lastConnectionError(for batch: ProducerBatch) -> String {
+        let topicPartition = batch.topicPartition
+        if idempotence?.needsProducerId == true, batch.settings.isIdempotent {
             return "; no producer id yet\(machine.lastProducerIdError.map { " (last error: \($0.message))" } ?? "")"
         }
         guard let leader = metadata.leader(for: topicPartition) else { return "; its leader is unknown" }

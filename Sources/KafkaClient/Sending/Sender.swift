@@ -101,7 +101,7 @@ final class Sender: @unchecked Sendable {
                 error: { batch in
                     KafkaProducerError(
                         .deliveryTimeout,
-                        "\(batch.recordCount) records for \(batch.topicPartition) not delivered within delivery.timeout.ms (\(self.configuration.deliveryTimeout.milliseconds) ms)\(self.lastConnectionError(for: batch.topicPartition))"
+                        "\(batch.recordCount) records for \(batch.topicPartition) not delivered within delivery.timeout.ms (\(self.configuration.deliveryTimeout.milliseconds) ms)\(self.lastConnectionError(for: batch))"
                     )
                 })
         }

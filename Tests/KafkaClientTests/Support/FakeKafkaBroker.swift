@@ -17,6 +17,8 @@ final class FakeKafkaBroker: Sendable {
         var body: ByteBuffer
         /// How many requests of this API key came before this one, on any connection.
         var ordinal: Int
+        /// The port the broker listens on (for Metadata answers that name it).
+        var brokerPort: Int
     }
 
     /// What to do with a request.
@@ -109,14 +111,12 @@ final class FakeKafkaBroker: Sendable {
             if apiKey == KafkaApiKey.apiVersions.rawValue {
                 response = .body(FakeKafkaBroker.apiVersionsBody(version: version, offered: versions))
             } else {
-                // Flexible request headers (v2) end with tagged fields; none are sent by this client.
-                if FakeKafkaBroker.isFlexible(apiKey: apiKey, version: version) {
-                    _ = frame.readInteger(as: UInt8.self)
-                }
+                // The other APIs are offered only in versions with v1 request headers (no tagged fields).
                 response = respond(
                     Request(
-                        apiKey: apiKey, apiVersion: version, correlationId: correlationId, body: frame, ordinal: ordinal
-                    ))
+                        apiKey: apiKey, apiVersion: version, correlationId: correlationId, body: frame,
+                        ordinal: ordinal,
+                        brokerPort: context.channel.localAddress?.port ?? 0))
             }
             switch response {
             case .body(let body):
@@ -139,9 +139,6 @@ final class FakeKafkaBroker: Sendable {
             context.close(promise: nil)
         }
     }
-
-    /// The tests offer only non-flexible versions of the other APIs, so request headers are v1.
-    static func isFlexible(apiKey: Int16, version: Int16) -> Bool { false }
 
     /// ApiVersions: v0–v2 are plain, v3+ flexible (its response header stays v0).
     static func apiVersionsBody(version: Int16, offered: [Int16: ClosedRange<Int16>]) -> ByteBuffer {

@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "KafkaWire", targets: ["KafkaWire"]),
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
+        .library(name: "PipelineConfig", targets: ["PipelineConfig"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
         .executable(name: "tributary", targets: ["tributary"]),
     ],
     dependencies: [
@@ -57,11 +59,44 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
-        // The executable: `tributary produce` today; `run` and `validate` come with the agent.
+        // The system's libyaml (Debian: libyaml-dev), and the thin Swift layer over its document
+        // API that keeps every node's line and column.
+        .systemLibrary(
+            name: "CLibYAML", path: "Sources/CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "LibYAML", dependencies: ["CLibYAML"]),
+
+        // Pipeline file → validated description, errors naming file:line:column. No I/O but the
+        // file read in `load(path:)`.
+        .target(name: "PipelineConfig", dependencies: ["LibYAML", "KafkaClient"]),
+
+        // libsystemd (Debian: libsystemd-dev): sd_notify and socket activation.
+        .systemLibrary(
+            name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(
+            name: "SystemdSupport",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
+
+        // The agent's runtime: sources, framing, keys, routes, acknowledgements, reload.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "PipelineConfig", "KafkaClient", "KafkaWire", "SystemdSupport",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
+        // The executable: `run`, `validate` and `produce`.
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "KafkaClient", "KafkaWire",
+                "KafkaClient", "KafkaWire", "PipelineConfig", "Pipeline", "SystemdSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -90,6 +125,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]),
+        .testTarget(
+            name: "PipelineConfigTests",
+            dependencies: ["PipelineConfig", "LibYAML", "KafkaClient"]),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "PipelineConfig", "SystemdSupport", "KafkaClient", "KafkaTestCluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "KafkaIntegrationTests",

@@ -4,7 +4,7 @@ import ArgumentParser
 struct Tributary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary",
-        abstract: "Ships records into Apache Kafka with a pure-Swift producer.",
-        version: "0.1.0",
-        subcommands: [ProduceCommand.self])
+        abstract: "Ships records from files, UNIX sockets and stdin into Apache Kafka with a pure-Swift producer.",
+        version: "0.2.0",
+        subcommands: [RunCommand.self, ValidateCommand.self, ProduceCommand.self])
 }

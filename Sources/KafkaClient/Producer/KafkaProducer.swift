@@ -292,6 +292,15 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
+    /// Waits until the cluster has answered with `topic`'s partitions and their leaders, the
+    /// metadata a first send needs: a caller's way to learn that the brokers answer.
+    ///
+    /// - Throws: `.metadataTimeout` after `timeout` (the message says what the brokers did
+    ///   answer), `.producerClosed` once the producer is closed.
+    public func waitForMetadata(topic: String, timeout: Duration) async throws {
+        try await sender.awaitMetadata(topic: topic, deadline: .now() + TimeAmount(timeout))
+    }
+
     // MARK: - Flush and close
 
     /// Waits until every record accepted before this call has its result (delivered or failed).

@@ -1,0 +1,136 @@
+import CLibYAML
+
+/// Parses YAML text with the system's libyaml (its document API) into `YAMLNode`s that keep
+/// every node's line and column.
+public enum YAMLParser {
+    /// The most nodes a document may expand to. Aliases share nodes in libyaml's document but are
+    /// copied here, so a "billion laughs" file of nested aliases would otherwise take all memory.
+    public static let maximumNodeCount = 100_000
+
+    /// Parses the first document of `text`.
+    ///
+    /// - Returns: the root node, or nil when the text holds no document (empty, or only comments).
+    /// - Throws: `YAMLSyntaxError` when the text is not well-formed YAML, holds more than one
+    ///   document, or expands beyond `maximumNodeCount` nodes.
+    public static func parse(_ text: String) throws(YAMLSyntaxError) -> YAMLNode? {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else {
+            throw YAMLSyntaxError(problem: "libyaml could not initialise a parser", mark: YAMLMark(line: 1, column: 1))
+        }
+        defer { yaml_parser_delete(&parser) }
+        var bytes = Array(text.utf8)
+        do {
+            return try bytes.withUnsafeMutableBufferPointer { buffer -> YAMLNode? in
+                yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+                yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+                var document = yaml_document_t()
+                guard yaml_parser_load(&parser, &document) == 1 else { throw syntaxError(parser) }
+                defer { yaml_document_delete(&document) }
+                guard let root = yaml_document_get_root_node(&document) else { return nil }
+                var builder = Builder(document: &document)
+                let node = try builder.node(root)
+                // A second document is a mistake in a configuration file, not something to ignore.
+                var next = yaml_document_t()
+                guard yaml_parser_load(&parser, &next) == 1 else { throw syntaxError(parser) }
+                defer { yaml_document_delete(&next) }
+                if let extra = yaml_document_get_root_node(&next) {
+                    throw YAMLSyntaxError(
+                        problem: "a second YAML document starts here; the file must hold one",
+                        mark: mark(extra.pointee.start_mark))
+                }
+                return node
+            }
+        } catch let error as YAMLSyntaxError {
+            throw error
+        } catch {
+            throw YAMLSyntaxError(problem: "\(error)", mark: YAMLMark(line: 1, column: 1))
+        }
+    }
+
+    static func mark(_ mark: yaml_mark_t) -> YAMLMark {
+        YAMLMark(line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+    }
+
+    private static func syntaxError(_ parser: yaml_parser_t) -> YAMLSyntaxError {
+        let problem = parser.problem.map { String(cString: $0) } ?? "the text is not valid YAML"
+        var context: (String, YAMLMark)?
+        if let text = parser.context {
+            context = (String(cString: text), mark(parser.context_mark))
+        }
+        return YAMLSyntaxError(problem: problem, mark: mark(parser.problem_mark), context: context)
+    }
+
+    /// Copies libyaml's node table into `YAMLNode`s, counting nodes against the expansion limit.
+    private struct Builder {
+        var document: UnsafeMutablePointer<yaml_document_t>
+        var count = 0
+
+        init(document: UnsafeMutablePointer<yaml_document_t>) {
+            self.document = document
+        }
+
+        mutating func node(_ pointer: UnsafeMutablePointer<yaml_node_t>) throws -> YAMLNode {
+            count += 1
+            let node = pointer.pointee
+            let place = YAMLParser.mark(node.start_mark)
+            guard count <= YAMLParser.maximumNodeCount else {
+                throw YAMLSyntaxError(
+                    problem: "the document expands to more than \(YAMLParser.maximumNodeCount) nodes (aliases?)",
+                    mark: place)
+            }
+            let tag = node.tag.map { String(cString: $0) }
+            switch node.type {
+            case YAML_SCALAR_NODE:
+                let scalar = node.data.scalar
+                let text = String(
+                    decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+                let style: YAMLNode.ScalarStyle =
+                    switch scalar.style {
+                    case YAML_SINGLE_QUOTED_SCALAR_STYLE: .singleQuoted
+                    case YAML_DOUBLE_QUOTED_SCALAR_STYLE: .doubleQuoted
+                    case YAML_LITERAL_SCALAR_STYLE: .literal
+                    case YAML_FOLDED_SCALAR_STYLE: .folded
+                    default: .plain
+                    }
+                return YAMLNode(.scalar(text, style), mark: place, tag: Self.explicit(tag))
+            case YAML_SEQUENCE_NODE:
+                var items: [YAMLNode] = []
+                var item = node.data.sequence.items.start
+                while let current = item, current != node.data.sequence.items.top {
+                    items.append(try self.node(child(current.pointee)))
+                    item = current + 1
+                }
+                return YAMLNode(.sequence(items), mark: place, tag: Self.explicit(tag))
+            case YAML_MAPPING_NODE:
+                var pairs: [(key: YAMLNode, value: YAMLNode)] = []
+                var pair = node.data.mapping.pairs.start
+                while let current = pair, current != node.data.mapping.pairs.top {
+                    let key = try self.node(child(current.pointee.key))
+                    let value = try self.node(child(current.pointee.value))
+                    pairs.append((key, value))
+                    pair = current + 1
+                }
+                return YAMLNode(.mapping(pairs), mark: place, tag: Self.explicit(tag))
+            default:
+                throw YAMLSyntaxError(problem: "an empty node", mark: place)
+            }
+        }
+
+        private func child(_ index: Int32) throws -> UnsafeMutablePointer<yaml_node_t> {
+            guard let pointer = yaml_document_get_node(document, index) else {
+                throw YAMLSyntaxError(problem: "libyaml returned a dangling node", mark: YAMLMark(line: 1, column: 1))
+            }
+            return pointer
+        }
+
+        /// libyaml fills in the default tag (`!!str`, `!!seq`, `!!map`) for untagged nodes; only a
+        /// tag the author wrote is kept. The defaults cannot be told from written ones by value,
+        /// so a written `!!str` is dropped too: it changes nothing here, where scalars are text.
+        private static func explicit(_ tag: String?) -> String? {
+            switch tag {
+            case nil, "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map": nil
+            default: tag
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import KafkaClient
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PipelineConfig
+
+/// Where a source's reads go: filters, the source's routes, the producer, and the source's own
+/// acknowledgements.
+///
+/// One per running source. The read loop calls `accept` once per read (not per record); it
+/// returns when the producer took every record, so a full `buffer.memory` holds the source's
+/// reading, and nothing read is dropped. The routes and the producer can be swapped between
+/// reads (reload) without restarting the source.
+public final class SourceSink: Sendable {
+    public let name: String
+    public let counters = SourceCounters()
+    private let host: String
+    private let logger: Logger
+
+    struct Wiring: Sendable {
+        var routes: [RouteRecordBuilder]
+        var filter: LineFilter
+        var producer: KafkaProducer
+        var reports: KafkaDeliveryReports
+    }
+
+    private struct State: Sendable {
+        var wiring: Wiring
+        var acknowledger = SourceAcknowledger<SourcePosition>()
+        /// Set when shutdown ran out of time: `accept` stops waiting for room and counts what
+        /// it still holds as not delivered.
+        var isAbandoned = false
+        var abandonedRecords = 0
+    }
+
+    private let state: NIOLockedValueBox<State>
+    /// Closed while the producer is being replaced (reload); `accept` waits at it.
+    let gate = SinkGate()
+
+    init(name: String, host: String, wiring: Wiring, logger: Logger) {
+        self.name = name
+        self.host = host
+        self.state = NIOLockedValueBox(State(wiring: wiring))
+        var logger = logger
+        logger[metadataKey: "source"] = "\(name)"
+        self.logger = logger
+    }
+
+    /// Records handed to the producer and not yet answered for.
+    public var outstandingRecords: Int { state.withLockedValue { $0.acknowledger.outstandingRecords } }
+    /// The furthest position all of whose records are answered for.
+    public var acknowledgedPosition: SourcePosition? { state.withLockedValue { $0.acknowledger.position } }
+    /// Records given up at a shutdown that ran out of time.
+    public var abandonedRecords: Int { state.withLockedValue { $0.abandonedRecords } }
+
+    var reports: KafkaDeliveryReports { state.withLockedValue { $0.wiring.reports } }
+
+    func rewire(_ change: (inout Wiring) -> Void) {
+        state.withLockedValue { change(&$0.wiring) }
+    }
+
+    func abandon() {
+        state.withLockedValue { $0.isAbandoned = true }
+    }
+
+    /// Filters, routes and enqueues one read's records; returns once the producer holds them.
+    public func accept(_ lines: FramedLines, position: SourcePosition) async {
+        await gate.enter()
+        defer { gate.leave() }
+        let wiring = state.withLockedValue { $0.wiring }
+        let timestamp = LineContext.nowMilliseconds()
+        counters.linesRead.wrappingIncrement(by: lines.lines.count, ordering: .relaxed)
+        if lines.oversizedLines > 0 {
+            counters.linesOversized.wrappingIncrement(by: lines.oversizedLines, ordering: .relaxed)
+        }
+        var records: [KafkaProducerRecord] = []
+        records.reserveCapacity(lines.lines.count * wiring.routes.count)
+        var tally = RouteRecordBuilder.Tally()
+        var filtered = 0
+        if !lines.isEmpty {
+            var context = LineContext(
+                source: name, host: host, path: position.path, timestamp: timestamp,
+                timestampText: LineContext.rfc3339(milliseconds: timestamp), lines: lines, line: lines.lines[0])
+            for line in lines.lines {
+                if !wiring.filter.isEmpty && !wiring.filter.keeps(lines.string(line)) {
+                    filtered += 1
+                    continue
+                }
+                context.line = line
+                for route in wiring.routes { records.append(route.record(context, tally: &tally)) }
+            }
+        }
+        if filtered > 0 { counters.linesFiltered.wrappingIncrement(by: filtered, ordering: .relaxed) }
+        if tally.keyFailures > 0 { counters.keyFailures.wrappingIncrement(by: tally.keyFailures, ordering: .relaxed) }
+        if tally.deadLettered > 0 {
+            counters.deadLettered.wrappingIncrement(by: tally.deadLettered, ordering: .relaxed)
+        }
+        if tally.fallbackTopics > 0 {
+            counters.fallbackTopics.wrappingIncrement(by: tally.fallbackTopics, ordering: .relaxed)
+        }
+        let firstID = state.withLockedValue { $0.acknowledger.register(count: records.count, position: position) }
+        guard !records.isEmpty else { return }
+        await enqueue(records, firstID: firstID, wiring: wiring)
+    }
+
+    /// Hands `records` to the producer, waiting through a full buffer; a record the producer
+    /// refuses for itself (too large, unknown topic) is counted as failed and the rest go on.
+    private func enqueue(_ records: [KafkaProducerRecord], firstID: UInt64, wiring: Wiring) async {
+        var start = 0
+        var waits = 0
+        while start < records.count {
+            do {
+                let remaining = start == 0 ? records : Array(records[start...])
+                try await wiring.producer.enqueue(
+                    contentsOf: remaining, firstID: firstID + UInt64(start), reportingTo: wiring.reports)
+                counters.recordsSent.wrappingIncrement(by: records.count - start, ordering: .relaxed)
+                return
+            } catch {
+                let failure = error as? KafkaProducerError
+                let accepted = failure?.acceptedRecordCount ?? 0
+                counters.recordsSent.wrappingIncrement(by: accepted, ordering: .relaxed)
+                start += accepted
+                switch failure?.code {
+                case .bufferExhausted?, .deliveryReportsFull?:
+                    // Backpressure, not loss: wait for room again, unless shutdown gave up.
+                    if state.withLockedValue({ $0.isAbandoned }) {
+                        giveUp(records.count - start, firstID: firstID + UInt64(start))
+                        return
+                    }
+                    waits += 1
+                    if waits == 1 || waits % 10 == 0 {
+                        logger.warning(
+                            "The producer's buffer stays full; reading waits until Kafka takes records",
+                            metadata: ["error": "\(failure?.message ?? "")"])
+                    }
+                case .producerClosed?, .cancelled?:
+                    giveUp(records.count - start, firstID: firstID + UInt64(start))
+                    return
+                default:
+                    // This record cannot be sent (too large, its topic unknown after max.block.ms…).
+                    logger.error(
+                        "A record could not be sent and is dropped",
+                        metadata: ["topic": "\(records[start].topic)", "error": "\(failure?.message ?? "\(error)")"])
+                    state.withLockedValue { _ = $0.acknowledger.acknowledge([firstID + UInt64(start)], failed: true) }
+                    counters.recordsFailed.wrappingIncrement(ordering: .relaxed)
+                    start += 1
+                }
+            }
+        }
+    }
+
+    private func giveUp(_ count: Int, firstID: UInt64) {
+        state.withLockedValue {
+            _ = $0.acknowledger.acknowledge(firstID..<(firstID + UInt64(count)), failed: true)
+            $0.abandonedRecords += count
+        }
+        counters.recordsFailed.wrappingIncrement(by: count, ordering: .relaxed)
+    }
+
+    /// Reads the source's delivery reports until the stream ends (the producer closed or was
+    /// replaced).
+    func acknowledge(from reports: KafkaDeliveryReports) async {
+        for await report in reports {
+            let failed = report.error != nil
+            state.withLockedValue { _ = $0.acknowledger.acknowledge(report.recordIDs, failed: failed) }
+            if let error = report.error {
+                counters.recordsFailed.wrappingIncrement(by: report.recordIDs.count, ordering: .relaxed)
+                logger.error(
+                    "Records were not delivered",
+                    metadata: [
+                        "topic": "\(report.topicPartition.topic)", "partition": "\(report.topicPartition.partition)",
+                        "records": "\(report.recordIDs.count)", "error": "\(error.message)",
+                    ])
+            } else {
+                counters.recordsAcknowledged.wrappingIncrement(by: report.recordIDs.count, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Waits until every record handed on is answered for, or `deadline` passes.
+    func waitUntilDrained(deadline: ContinuousClock.Instant) async -> Bool {
+        while outstandingRecords > 0 {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
+}

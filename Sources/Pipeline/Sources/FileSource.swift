@@ -1,0 +1,175 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PipelineConfig
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `type: file`: follows the files the globs match, reading each from where it was left.
+///
+/// Simple following: files found by glob (again every `glob_interval`), read to their end, then
+/// polled every `poll_interval`; a file replaced under its path (rename rotation) is read to its
+/// end and the new one started at 0; a file that shrank is read again from 0. Durable
+/// checkpoints, inotify and the finer rotation cases belong to the file-tailing issue; the
+/// positions it needs are already carried by every read (`SourcePosition`).
+struct FileSource: RecordSource {
+    let configuration: SourceConfiguration
+    let settings: FileSourceSettings
+    let reader: BlockingReader
+    /// Where each file was left, kept across reloads so a restarted source neither skips nor
+    /// repeats lines.
+    let positions: FilePositions
+    let logger: Logger
+
+    /// One open file.
+    final class OpenFile {
+        let path: String
+        let identity: FileIdentity
+        let descriptor: CInt
+        var framer: LineFramer
+        var offset: Int64
+
+        init(path: String, identity: FileIdentity, descriptor: CInt, framing: FramingSettings, offset: Int64) {
+            self.path = path
+            self.identity = identity
+            self.descriptor = descriptor
+            self.framer = LineFramer(settings: framing, startOffset: offset)
+            self.offset = offset
+        }
+
+        deinit { close(descriptor) }
+    }
+
+    func run(into sink: SourceSink, stop: StopSignal) async throws -> Bool {
+        var open: [String: OpenFile] = [:]
+        var nextGlob = ContinuousClock.now
+        var isFirstScan = true
+        while !stop.isStopped {
+            if ContinuousClock.now >= nextGlob {
+                discover(into: &open, isFirstScan: isFirstScan)
+                isFirstScan = false
+                nextGlob = ContinuousClock.now + settings.globInterval
+            }
+            var progressed = false
+            for path in open.keys.sorted() {
+                guard let file = open[path], !stop.isStopped else { continue }
+                if try await readAvailable(file, sink: sink, stop: stop) { progressed = true }
+                if let replacement = replacementCheck(file) {
+                    // Everything of the old file is read: continue with what now has its name.
+                    open[path] = replacement
+                    progressed = true
+                }
+            }
+            if !progressed { try? await Task.sleep(for: settings.pollInterval) }
+        }
+        return false
+    }
+
+    /// Reads a file to its current end (at most 64 reads per turn, so other files get theirs).
+    private func readAvailable(_ file: OpenFile, sink: SourceSink, stop: StopSignal) async throws -> Bool {
+        var progressed = false
+        var status = stat()
+        if fstat(file.descriptor, &status) == 0, Int64(status.st_size) < file.offset {
+            logger.warning(
+                "The file shrank; reading it again from the start (copytruncate?)",
+                metadata: ["path": "\(file.path)", "size": "\(status.st_size)", "offset": "\(file.offset)"])
+            lseek(file.descriptor, 0, SEEK_SET)
+            file.offset = 0
+            file.framer = LineFramer(settings: configuration.framing)
+        }
+        for _ in 0..<64 where !stop.isStopped {
+            guard
+                case .data(let chunk) = try await reader.read(file.descriptor, waitForData: false, pollInterval: .zero)
+            else { break }
+            progressed = true
+            file.offset += Int64(chunk.readableBytes)
+            sink.counters.bytesRead.wrappingIncrement(by: chunk.readableBytes, ordering: .relaxed)
+            let lines = file.framer.feed(chunk)
+            await sink.accept(
+                lines, position: SourcePosition(path: file.path, file: file.identity, offset: lines.endOffset))
+            positions.set(file.identity, lines.endOffset)
+        }
+        return progressed
+    }
+
+    /// When the path now names another file (or none), the open one is done once read to its
+    /// end: returns the new file to follow, opened at 0.
+    private func replacementCheck(_ file: OpenFile) -> OpenFile? {
+        var status = stat()
+        guard stat(file.path, &status) == 0 else { return nil }
+        let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+        guard identity != file.identity else { return nil }
+        var current = stat()
+        guard fstat(file.descriptor, &current) == 0, Int64(current.st_size) <= file.offset else { return nil }
+        logger.info("The file was replaced; following the new one", metadata: ["path": "\(file.path)"])
+        return openFile(file.path, startAtEnd: false)
+    }
+
+    private func discover(into open: inout [String: OpenFile], isFirstScan: Bool) {
+        let matches = Set(settings.include.flatMap(Self.glob)).filter { !isExcluded($0) }
+        for path in matches.sorted() where open[path] == nil {
+            // Files present at start follow start_at; files that appear later are new, and
+            // every line of theirs is wanted.
+            let startAtEnd = isFirstScan && settings.startAt == .end
+            if let file = openFile(path, startAtEnd: startAtEnd) {
+                logger.info("Reading file", metadata: ["path": "\(path)", "offset": "\(file.offset)"])
+                open[path] = file
+            }
+        }
+        for path in open.keys where !matches.contains(path) {
+            // Deleted or renamed away: what was not read yet is read first (the loop returns here).
+            guard let file = open[path] else { continue }
+            var status = stat()
+            if fstat(file.descriptor, &status) == 0, Int64(status.st_size) > file.offset { continue }
+            open[path] = nil
+        }
+    }
+
+    private func openFile(_ path: String, startAtEnd: Bool) -> OpenFile? {
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            logger.warning(
+                "Cannot open file", metadata: ["path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+            return nil
+        }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            return nil
+        }
+        let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+        var offset: Int64 = startAtEnd ? Int64(status.st_size) : 0
+        if let known = positions.get(identity), known <= Int64(status.st_size) { offset = known }
+        lseek(descriptor, off_t(offset), SEEK_SET)
+        return OpenFile(
+            path: path, identity: identity, descriptor: descriptor, framing: configuration.framing, offset: offset)
+    }
+
+    private func isExcluded(_ path: String) -> Bool {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return settings.exclude.contains { pattern in
+            fnmatch(pattern, pattern.contains("/") ? path : name, 0) == 0
+        }
+    }
+
+    static func glob(_ pattern: String) -> [String] {
+        var result = glob_t()
+        defer { globfree(&result) }
+        guard Glibc.glob(pattern, 0, nil, &result) == 0 else { return [] }
+        return (0..<Int(result.gl_pathc)).compactMap { index in
+            result.gl_pathv[index].map { String(cString: $0) }
+        }
+    }
+}
+
+/// Read positions by file identity, shared by the file sources of one agent run: a source
+/// restarted by a reload resumes where its predecessor left each file.
+final class FilePositions: Sendable {
+    private let positions = NIOLockedValueBox<[FileIdentity: Int64]>([:])
+
+    func get(_ identity: FileIdentity) -> Int64? { positions.withLockedValue { $0[identity] } }
+    func set(_ identity: FileIdentity, _ offset: Int64) { positions.withLockedValue { $0[identity] = offset } }
+}

@@ -1,0 +1,195 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PipelineConfig
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `type: unix_socket`: a listening UNIX socket, stream or datagram, created with the configured
+/// mode, owner and group (or handed over by systemd), removed again on exit.
+///
+/// Reads go through `NIOAsyncChannel`, whose inbound stream stops reading the socket while the
+/// sink waits: a full producer buffer fills the kernel's socket buffers and then the writers
+/// block, and nothing is dropped.
+struct UnixSocketSource: RecordSource {
+    let configuration: SourceConfiguration
+    let settings: UnixSocketSourceSettings
+    let group: any EventLoopGroup
+    let reader: BlockingReader
+    /// The descriptor systemd handed over for `systemd_socket`, if any.
+    let activatedDescriptor: CInt?
+    let logger: Logger
+
+    var path: String { settings.path ?? "systemd:\(settings.systemdSocket ?? "")" }
+
+    func run(into sink: SourceSink, stop: StopSignal) async throws -> Bool {
+        let created = activatedDescriptor == nil ? settings.path : nil
+        if let created { try prepare(created) }
+        defer { if let created { unlink(created) } }
+        switch settings.socketType {
+        case .stream: try await runStream(sink: sink, stop: stop, created: created)
+        case .datagram: try await runDatagram(sink: sink, stop: stop, created: created)
+        }
+        return false
+    }
+
+    // MARK: Stream
+
+    private func runStream(sink: SourceSink, stop: StopSignal, created: String?) async throws {
+        let initializer: @Sendable (Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, Never>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
+            }
+        }
+        let bootstrap = ServerBootstrap(group: group).serverChannelOption(.backlog, value: 128)
+        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>
+        if let descriptor = activatedDescriptor {
+            server = try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
+        } else {
+            server = try await bootstrap.bind(
+                unixDomainSocketPath: settings.path!, childChannelInitializer: initializer)
+            try applyOwnership(created!)
+        }
+        logger.info("Listening", metadata: ["path": "\(path)", "socket_type": "stream"])
+        let serverChannel = server.channel
+        stop.onStop { serverChannel.close(promise: nil) }
+        let framing = configuration.framing
+        let path = self.path
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { connections in
+                for try await connection in connections {
+                    let channel = connection.channel
+                    stop.onStop { channel.close(promise: nil) }
+                    group.addTask {
+                        var framer = LineFramer(settings: framing)
+                        do {
+                            try await connection.executeThenClose { inbound, _ in
+                                for try await chunk in inbound {
+                                    sink.counters.bytesRead.wrappingIncrement(
+                                        by: chunk.readableBytes, ordering: .relaxed)
+                                    let lines = framer.feed(chunk)
+                                    await sink.accept(
+                                        lines, position: SourcePosition(path: path, offset: lines.endOffset))
+                                }
+                            }
+                        } catch {
+                            // A writer that resets the connection ends only its own stream.
+                        }
+                        let rest = framer.finish()
+                        await sink.accept(rest, position: SourcePosition(path: path, offset: rest.endOffset))
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Datagram
+
+    /// Datagrams are read with recv(2) on the reader's thread pool rather than NIO, whose
+    /// datagram channel cannot take the unnamed peer addresses of typical writers (logger(1),
+    /// syslog(3)). One datagram is one read; MSG_TRUNC tells its full length, so an over-long
+    /// one is counted even when the kernel cut it.
+    private func runDatagram(sink: SourceSink, stop: StopSignal, created: String?) async throws {
+        let descriptor: CInt
+        if let activated = activatedDescriptor {
+            descriptor = activated
+        } else {
+            descriptor = try Self.bindDatagram(settings.path!, source: configuration.name)
+            try applyOwnership(created!)
+        }
+        defer { close(descriptor) }
+        logger.info("Listening", metadata: ["path": "\(path)", "socket_type": "datagram"])
+        let capacity = configuration.framing.maxRecordBytes + 1
+        var offset: Int64 = 0
+        while !stop.isStopped {
+            guard let (data, length) = try await reader.receive(descriptor, capacity: capacity) else { continue }
+            sink.counters.bytesRead.wrappingIncrement(by: length, ordering: .relaxed)
+            var framer = LineFramer(settings: configuration.framing, startOffset: offset)
+            var lines = framer.feed(data)
+            let rest = framer.finish()
+            if !rest.isEmpty {
+                if !lines.isEmpty {
+                    await sink.accept(lines, position: SourcePosition(path: path, offset: lines.endOffset))
+                }
+                lines = rest
+            }
+            // The kernel cut what did not fit; the framer only saw the first capacity bytes.
+            if length > data.readableBytes && lines.oversizedLines == 0 { lines.oversizedLines = 1 }
+            offset += Int64(length)
+            lines.endOffset = offset
+            await sink.accept(lines, position: SourcePosition(path: path, offset: offset))
+        }
+    }
+
+    static func bindDatagram(_ path: String, source: String) throws -> CInt {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else {
+            throw SourceError(source: source, "cannot create a datagram socket: \(String(cString: strerror(errno)))")
+        }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8.prefix(raw.count - 1))
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw SourceError(source: source, "cannot bind \(path): \(reason)")
+        }
+        return descriptor
+    }
+
+    // MARK: The socket file
+
+    /// Removes a stale socket left by an earlier run; refuses to replace anything else.
+    private func prepare(_ path: String) throws {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        guard (status.st_mode & S_IFMT) == S_IFSOCK else {
+            throw SourceError(source: configuration.name, "\(path) exists and is not a socket; refusing to replace it")
+        }
+        guard unlink(path) == 0 else {
+            throw SourceError(
+                source: configuration.name,
+                "cannot remove the stale socket \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func applyOwnership(_ path: String) throws {
+        guard chmod(path, mode_t(settings.mode)) == 0 else {
+            throw SourceError(
+                source: configuration.name,
+                "cannot set mode \(String(settings.mode, radix: 8)) on \(path): \(String(cString: strerror(errno)))")
+        }
+        guard settings.owner != nil || settings.group != nil else { return }
+        let user = try settings.owner.map(Self.userID) ?? uid_t.max
+        let groupID = try settings.group.map(Self.groupID) ?? gid_t.max
+        guard chown(path, user, groupID) == 0 else {
+            throw SourceError(
+                source: configuration.name,
+                "cannot give \(path) to owner \(settings.owner ?? "-") group \(settings.group ?? "-"): \(String(cString: strerror(errno)))"
+            )
+        }
+    }
+
+    static func userID(_ name: String) throws -> uid_t {
+        if let number = uid_t(name) { return number }
+        guard let entry = getpwnam(name) else { throw SourceError(source: "", "no user named \(name)") }
+        return entry.pointee.pw_uid
+    }
+
+    static func groupID(_ name: String) throws -> gid_t {
+        if let number = gid_t(name) { return number }
+        guard let entry = getgrnam(name) else { throw SourceError(source: "", "no group named \(name)") }
+        return entry.pointee.gr_gid
+    }
+}

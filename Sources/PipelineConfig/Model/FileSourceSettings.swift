@@ -1,0 +1,25 @@
+/// A `type: file` source: files to follow, found by glob.
+public struct FileSourceSettings: Sendable, Hashable {
+    /// Where reading starts in a file the agent has not read before.
+    public enum StartPosition: String, Sendable, Hashable {
+        case beginning
+        case end
+    }
+
+    /// `include`: glob patterns of files to read (`/var/log/nginx/*.log`). Required.
+    public var include: [String]
+    /// `exclude`: glob patterns of files to skip; a pattern without `/` is matched against the
+    /// file's name (`*.gz`), one with `/` against its whole path. Default: none.
+    public var exclude: [String] = []
+    /// `start_at`: `beginning` or `end`, for files never seen before. Default: `beginning`, as
+    /// Vector and Filebeat do, so that nothing already written is skipped.
+    public var startAt: StartPosition = .beginning
+    /// `poll_interval`: how often a file at its end is checked for more data. Default: 250 ms.
+    public var pollInterval: Duration = .milliseconds(250)
+    /// `glob_interval`: how often the globs are matched again to find new files. Default: 5 s.
+    public var globInterval: Duration = .seconds(5)
+
+    public init(include: [String]) {
+        self.include = include
+    }
+}

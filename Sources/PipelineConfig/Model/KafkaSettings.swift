@@ -1,0 +1,61 @@
+import KafkaClient
+
+/// The `kafka` section: where the cluster is and the producer settings every route starts from.
+public struct KafkaSettings: Sendable, Hashable {
+    /// `bootstrap_servers`: `host:port` pairs to learn the cluster from. Required.
+    public var bootstrapServers: [String]
+    /// `client_id`: the client id sent with every request, which brokers log and quota by.
+    /// Default: `tributary`.
+    public var clientID: String = "tributary"
+    /// `producer`: Java producer properties (`acks`, `compression.type`, `linger.ms`,
+    /// `buffer.memory`, …) applied to every route; a route's own `producer` overrides the
+    /// per-topic ones. Default: none, so the agent's defaults (`KafkaSettings.agentDefaults`) hold.
+    public var producer: [String: String] = [:]
+
+    /// The producer settings the agent uses where the file says nothing. The library keeps the
+    /// Java producer's defaults; these are the same, named here so that the agent's choices (the
+    /// performance issue tunes them for log shipping) live in one place.
+    public static let agentDefaults: [String: String] = [:]
+
+    public init(bootstrapServers: [String]) {
+        self.bootstrapServers = bootstrapServers
+    }
+
+    /// The producer's configuration: the agent's defaults, then `producer`, then the servers and
+    /// client id, with every route's topic settings.
+    public func producerConfiguration(topics: [String: KafkaTopicConfiguration]) throws -> KafkaProducerConfiguration {
+        var properties = Self.agentDefaults.merging(producer) { $1 }
+        properties["bootstrap.servers"] = bootstrapServers.joined(separator: ",")
+        properties["client.id"] = clientID
+        var configuration = try KafkaProducerConfiguration(properties: properties)
+        configuration.topicConfigurations = topics
+        try configuration.validate()
+        return configuration
+    }
+}
+
+extension PipelineConfiguration {
+    /// The per-topic settings of the routes with a fixed topic and their own `producer`.
+    public func topicConfigurations() throws -> [String: KafkaTopicConfiguration] {
+        var topics: [String: KafkaTopicConfiguration] = [:]
+        for route in routes where !route.producer.isEmpty {
+            guard let topic = route.topic.constant else { continue }
+            topics[topic] = try KafkaTopicConfiguration(properties: route.producer)
+        }
+        return topics
+    }
+
+    /// The one producer's configuration: `kafka` with every route's topic settings.
+    public func producerConfiguration() throws -> KafkaProducerConfiguration {
+        try kafka.producerConfiguration(topics: topicConfigurations())
+    }
+
+    /// A topic the routes are sure to write, to learn whether the brokers answer; nil when
+    /// every topic is a template without a fallback.
+    public var probeTopic: String? {
+        for route in routes {
+            if let topic = route.topic.constant ?? route.fallbackTopic { return topic }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,59 @@
+/// A value a template, key or header can take from a record: its metadata, or a field of the
+/// JSON object the line holds.
+public enum RecordField: Sendable, Hashable, CustomStringConvertible {
+    /// The source's name.
+    case source
+    /// The machine's host name.
+    case host
+    /// The file the line was read from (file sources), or the socket's path (UNIX sockets).
+    case path
+    /// The byte offset of the line's start in its file or stream.
+    case offset
+    /// When the line was read, RFC 3339 in UTC with milliseconds.
+    case timestamp
+    /// The line itself.
+    case message
+    /// A field of the line parsed as a JSON object, by path (`json.user.id` is `["user", "id"]`).
+    case json([String])
+
+    /// The names a template may use, for error messages.
+    static let metadataNames = ["source", "host", "path", "offset", "timestamp", "message", "json.<field>"]
+
+    /// Reads `source`, `json.user.id`, …; nil for an unknown name.
+    init?(name: String) {
+        switch name {
+        case "source": self = .source
+        case "host": self = .host
+        case "path": self = .path
+        case "offset": self = .offset
+        case "timestamp": self = .timestamp
+        case "message": self = .message
+        default:
+            guard name.hasPrefix("json.") else { return nil }
+            let parts = name.dropFirst(5).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !parts.contains(where: \.isEmpty) else { return nil }
+            self = .json(parts)
+        }
+    }
+
+    /// Whether every record of every source has this field. A `path` is missing on stdin, a JSON
+    /// field on any line that lacks it.
+    public var isAlwaysPresent: Bool {
+        switch self {
+        case .source, .host, .offset, .timestamp, .message: true
+        case .path, .json: false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .source: "source"
+        case .host: "host"
+        case .path: "path"
+        case .offset: "offset"
+        case .timestamp: "timestamp"
+        case .message: "message"
+        case .json(let path): "json." + path.joined(separator: ".")
+        }
+    }
+}

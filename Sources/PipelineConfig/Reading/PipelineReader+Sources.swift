@@ -1,0 +1,148 @@
+import LibYAML
+
+extension PipelineReader {
+    struct ReadSource {
+        var configuration: SourceConfiguration
+        var value: ConfigValue
+    }
+
+    static let commonSourceKeys = ["type", "max_record_bytes", "oversize", "include_lines", "exclude_lines", "key"]
+    static let fileSourceKeys = ["include", "exclude", "start_at", "poll_interval", "glob_interval"]
+    static let socketSourceKeys = ["path", "systemd_socket", "socket_type", "mode", "owner", "group"]
+
+    func readSources(_ value: ConfigValue) -> [ReadSource]? {
+        guard let entries = value.entries() else { return nil }
+        if entries.isEmpty { value.fail(.missingField, "must define at least one source") }
+        return entries.compactMap { name, item in
+            if !Self.isName(name) {
+                item.fail(.invalidValue, "a source name may only use letters, digits, \"_\", \"-\" and \".\"")
+            }
+            return readSource(name: name, item)
+        }
+    }
+
+    static func isName(_ text: String) -> Bool {
+        !text.isEmpty
+            && text.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == 0x5F || byte == 0x2D || byte == 0x2E
+            }
+    }
+
+    private func readSource(name: String, _ value: ConfigValue) -> ReadSource? {
+        guard let mapping = value.mapping() else { return nil }
+        guard let type = mapping.required("type", hint: " (file, unix_socket or stdin)") else { return nil }
+        guard let typeName = type.choice(["file": "file", "unix_socket": "unix_socket", "stdin": "stdin"]) else {
+            return nil
+        }
+        let kind: SourceConfiguration.Kind?
+        var elsewhere: [String: String] = [:]
+        switch typeName {
+        case "file":
+            mapping.finish(
+                known: Self.commonSourceKeys + Self.fileSourceKeys,
+                elsewhere: Dictionary(uniqueKeysWithValues: Self.socketSourceKeys.map { ($0, "unix_socket sources") }))
+            kind = readFileSource(mapping).map { .file($0) }
+        case "unix_socket":
+            for key in Self.fileSourceKeys { elsewhere[key] = "file sources" }
+            mapping.finish(known: Self.commonSourceKeys + Self.socketSourceKeys, elsewhere: elsewhere)
+            kind = readSocketSource(mapping).map { .unixSocket($0) }
+        default:
+            for key in Self.fileSourceKeys { elsewhere[key] = "file sources" }
+            for key in Self.socketSourceKeys { elsewhere[key] = "unix_socket sources" }
+            mapping.finish(known: Self.commonSourceKeys, elsewhere: elsewhere)
+            kind = .stdin
+        }
+        var source = SourceConfiguration(name: name, kind: kind ?? .stdin)
+        if let size = mapping["max_record_bytes"]?.byteCount(in: 1...(64 << 20)) {
+            source.framing.maxRecordBytes = size
+        }
+        if let oversize = mapping["oversize"]?.choice(["truncate": FramingSettings.Oversize.truncate, "split": .split])
+        {
+            source.framing.oversize = oversize
+        }
+        source.includeLines = mapping["include_lines"].flatMap(readRegexList) ?? []
+        source.excludeLines = mapping["exclude_lines"].flatMap(readRegexList) ?? []
+        source.key = mapping["key"].flatMap(readKey)
+        guard kind != nil else { return nil }
+        return ReadSource(configuration: source, value: value)
+    }
+
+    private func readFileSource(_ mapping: ConfigMapping) -> FileSourceSettings? {
+        guard let includeValue = mapping.required("include", hint: " (glob patterns of files to read)"),
+            let include = includeValue.strings()
+        else { return nil }
+        if include.isEmpty { includeValue.fail(.invalidValue, "must list at least one glob pattern") }
+        for pattern in include where !pattern.hasPrefix("/") {
+            includeValue.fail(.invalidValue, "\"\(pattern)\" must be an absolute path or glob")
+        }
+        var settings = FileSourceSettings(include: include)
+        if let exclude = mapping["exclude"]?.strings() { settings.exclude = exclude }
+        if let start = mapping["start_at"]?.choice([
+            "beginning": FileSourceSettings.StartPosition.beginning, "end": .end,
+        ]) {
+            settings.startAt = start
+        }
+        if let interval = mapping["poll_interval"], let duration = interval.duration() {
+            if duration >= .milliseconds(10) {
+                settings.pollInterval = duration
+            } else {
+                interval.fail(.invalidValue, "must be at least 10ms")
+            }
+        }
+        if let interval = mapping["glob_interval"], let duration = interval.duration() {
+            if duration >= .milliseconds(100) {
+                settings.globInterval = duration
+            } else {
+                interval.fail(.invalidValue, "must be at least 100ms")
+            }
+        }
+        return settings
+    }
+
+    private func readSocketSource(_ mapping: ConfigMapping) -> UnixSocketSourceSettings? {
+        let path = mapping["path"]?.nonEmptyString()
+        let systemd = mapping["systemd_socket"]?.nonEmptyString()
+        if mapping["path"] == nil && mapping["systemd_socket"] == nil {
+            mapping.owner.fail(
+                .missingField, "missing required key \"path\" (or \"systemd_socket\" for socket activation)")
+            return nil
+        }
+        if let path, !path.hasPrefix("/") { mapping["path"]?.fail(.invalidValue, "must be an absolute path") }
+        if let path, path.utf8.count > 107 {
+            mapping["path"]?.fail(.invalidValue, "is \(path.utf8.count) bytes; a UNIX socket path has at most 107")
+        }
+        var settings = UnixSocketSourceSettings(path: path)
+        settings.systemdSocket = systemd
+        if let type = mapping["socket_type"]?.choice([
+            "stream": UnixSocketSourceSettings.SocketType.stream, "datagram": .datagram,
+        ]) {
+            settings.socketType = type
+        }
+        if let modeValue = mapping["mode"], let text = modeValue.string() {
+            if let mode = UInt32(text, radix: 8), mode <= 0o777, (3...4).contains(text.count) {
+                settings.mode = mode
+            } else {
+                modeValue.fail(.invalidValue, "expected octal permissions such as \"0660\", got \"\(text)\"")
+            }
+        }
+        settings.owner = mapping["owner"]?.nonEmptyString()
+        settings.group = mapping["group"]?.nonEmptyString()
+        return settings
+    }
+
+    func readRegexList(_ value: ConfigValue) -> [String]? {
+        let items: [ConfigValue]
+        if case .scalar = value.node.content { items = [value] } else { items = value.list() ?? [] }
+        var patterns: [String] = []
+        for item in items {
+            guard let pattern = item.string() else { continue }
+            if let problem = RegexCheck.problem(pattern) {
+                item.fail(.badRegex, "invalid regular expression \"\(pattern)\": \(problem)")
+            } else {
+                patterns.append(pattern)
+            }
+        }
+        return patterns
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import PipelineConfig
+
+/// `tributary validate`: checks a pipeline file as `run` would, without starting anything.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a pipeline file without running it.",
+        discussion: """
+            Reads the file with the environment's variables, checks every key, value, regular \
+            expression, template and producer setting, and the routes against the sources. \
+            Prints one line per problem (file:line:column: key.path: message) and exits 1, or \
+            prints a summary and exits 0. systemd's ExecStartPre= and ExecReload= run it.
+            """)
+
+    @Option(name: [.short, .long], help: "The pipeline file.")
+    var config: String = "/etc/tributary/pipeline.yaml"
+
+    @Flag(name: .shortAndLong, help: "Print nothing when the file is valid.")
+    var quiet = false
+
+    func run() throws {
+        let configuration: PipelineConfiguration
+        do {
+            configuration = try PipelineConfiguration.load(path: config)
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+        guard !quiet else { return }
+        print("\(config): valid")
+        for source in configuration.sources {
+            let routes = configuration.routes(from: source.name).map(\.topic.text)
+            print("  source \(source.name) (\(source.typeName)) → \(routes.joined(separator: ", "))")
+        }
+    }
+}
+
+func printError(_ text: String) {
+    var text = text + "\n"
+    text.withUTF8 { bytes in _ = writeStandardError(bytes) }
+}

@@ -1,0 +1,61 @@
+import LibYAML
+import Testing
+
+@Suite("libyaml document reader")
+struct YAMLParserTests {
+    @Test func keepsLinesColumnsAndStyles() throws {
+        let root = try #require(try YAMLParser.parse("a:\n  b: [x, 'y', \"z\"]\n  c: ~\n"))
+        guard case .mapping(let pairs) = root.content else { Issue.record("not a mapping"); return }
+        #expect(pairs.count == 1)
+        #expect(pairs[0].key.mark == YAMLMark(line: 1, column: 1))
+        guard case .mapping(let inner) = pairs[0].value.content else { Issue.record("not a mapping"); return }
+        #expect(inner[0].key.mark == YAMLMark(line: 2, column: 3))
+        guard case .sequence(let items) = inner[0].value.content else { Issue.record("not a list"); return }
+        #expect(items.map(\.mark) == [YAMLMark(line: 2, column: 7), YAMLMark(line: 2, column: 10), YAMLMark(line: 2, column: 15)])
+        guard case .scalar(let y, let style) = items[1].content else { Issue.record("not a scalar"); return }
+        #expect(y == "y" && style == .singleQuoted)
+        #expect(inner[1].value.isNull)
+        #expect(!items[1].isNull)
+    }
+
+    @Test func quotedNullIsAString() throws {
+        let root = try #require(try YAMLParser.parse("- null\n- 'null'\n- \n"))
+        guard case .sequence(let items) = root.content else { Issue.record("not a list"); return }
+        #expect(items.map(\.isNull) == [true, false, true])
+    }
+
+    @Test func syntaxErrorsSayWhere() {
+        #expect(throws: YAMLSyntaxError.self) { try YAMLParser.parse("a: [1, 2\nb: 3\n") }
+        do {
+            _ = try YAMLParser.parse("a: b: c\n")
+            Issue.record("no error")
+        } catch {
+            #expect(error.problem == "mapping values are not allowed in this context")
+            #expect(error.mark == YAMLMark(line: 1, column: 5))
+        }
+    }
+
+    @Test func emptyTextHasNoDocument() throws {
+        #expect(try YAMLParser.parse("") == nil)
+        #expect(try YAMLParser.parse("# only a comment\n") == nil)
+    }
+
+    @Test func aSecondDocumentIsRefused() {
+        do {
+            _ = try YAMLParser.parse("a: 1\n---\nb: 2\n")
+            Issue.record("no error")
+        } catch {
+            #expect(error.mark.line == 3)
+        }
+    }
+
+    /// Nested aliases expand exponentially; the reader stops at its node limit.
+    @Test func aliasBombIsStopped() {
+        var text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...8 {
+            let previous = (0..<10).map { _ in "*a\(level - 1)" }.joined(separator: ", ")
+            text += "a\(level): &a\(level) [\(previous)]\n"
+        }
+        #expect(throws: YAMLSyntaxError.self) { try YAMLParser.parse(text) }
+    }
+}

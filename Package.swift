@@ -136,6 +136,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The built binary (`tributary run`) against the test cluster.
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["KafkaTestCluster"]),
         .testTarget(
             name: "KafkaIntegrationTests",
             dependencies: [

@@ -38,7 +38,9 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let path = config
-        var environment = Pipeline.Environment(hostName: PipelineConfiguration.machineHostName()) {
+        // `host` in records means what ${HOSTNAME} means in the file.
+        let hostName = PipelineConfiguration.processEnvironment()["HOSTNAME"] ?? PipelineConfiguration.machineHostName()
+        var environment = Pipeline.Environment(hostName: hostName) {
             () throws(PipelineConfigErrors) -> PipelineConfiguration in
             try PipelineConfiguration.load(path: path)
         }

@@ -17,6 +17,8 @@ public final class SourceCounters: Sendable {
     public let deadLettered = ManagedAtomic<Int>(0)
     /// Records sent to a route's fallback topic.
     public let fallbackTopics = ManagedAtomic<Int>(0)
+    /// Unfinished lines dropped at a stop (the writer had not sent their newline).
+    public let partialLinesDropped = ManagedAtomic<Int>(0)
     /// Records handed to the producer (one per route per line).
     public let recordsSent = ManagedAtomic<Int>(0)
     /// Records Kafka acknowledged.

@@ -103,6 +103,14 @@ public final class SourceSink: Sendable {
         await enqueue(records, firstID: firstID, wiring: wiring)
     }
 
+    /// Counts and logs an unfinished line given up at a stop.
+    func dropPartialLine(bytes: Int) {
+        counters.partialLinesDropped.wrappingIncrement(ordering: .relaxed)
+        logger.warning(
+            "Stopped in the middle of a line; its start is dropped (the writer had not finished it)",
+            metadata: ["bytes": "\(bytes)"])
+    }
+
     /// Hands `records` to the producer, waiting through a full buffer; a record the producer
     /// refuses for itself (too large, unknown topic) is counted as failed and the rest go on.
     private func enqueue(_ records: [KafkaProducerRecord], firstID: UInt64, wiring: Wiring) async {

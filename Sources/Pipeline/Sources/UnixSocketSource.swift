@@ -77,8 +77,14 @@ struct UnixSocketSource: RecordSource {
                         } catch {
                             // A writer that resets the connection ends only its own stream.
                         }
-                        let rest = framer.finish()
-                        await sink.accept(rest, position: SourcePosition(path: path, offset: rest.endOffset))
+                        if stop.isStopped {
+                            // The agent closed the connection: an unfinished line is a fragment.
+                            if framer.pendingByteCount > 0 { sink.dropPartialLine(bytes: framer.pendingByteCount) }
+                        } else {
+                            // The writer closed it: its last line ends there.
+                            let rest = framer.finish()
+                            await sink.accept(rest, position: SourcePosition(path: path, offset: rest.endOffset))
+                        }
                     }
                 }
             }

@@ -1,0 +1,172 @@
+import Foundation
+import KafkaTestCluster
+import Testing
+
+/// SIGTERM, SIGHUP and what systemd hears, against the built binary.
+@Suite("tributary run: signals and systemd", .serialized)
+struct AgentSignalTests {
+    static func pipeline(_ cluster: KafkaTestCluster, topic: String, extra: String = "", timeout: String = "10s") -> String {
+        """
+        kafka:
+          bootstrap_servers: [\(cluster.bootstrapServers)]
+          producer: { linger.ms: 2 }
+        agent:
+          shutdown_timeout: \(timeout)
+          status_interval: 200ms
+        sources:
+          console:
+            type: stdin
+        routes:
+          - from: [console]
+            topic: \(topic)
+        \(extra)
+        """
+    }
+
+    /// SIGTERM while lines stream in on stdin and from a file: every line read is delivered,
+    /// exactly once, and what was delivered is a prefix of what was written.
+    @Test func sigtermWhileStreamingLosesAndDuplicatesNothing() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 3, topics: ["stream": 3, "file": 3])
+        defer { Task { await cluster.stop() } }
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("big.log")
+        let fileLines = (0..<100_000).map { "file line \($0)" }
+        try (fileLines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let pipeline = """
+            kafka:
+              bootstrap_servers: [\(cluster.bootstrapServers)]
+              producer: { linger.ms: 5, batch.size: 4096 }
+            sources:
+              console: { type: stdin }
+              big: { type: file, include: [\(file.path)] }
+            routes:
+              - from: [console]
+                topic: stream
+              - from: [big]
+                topic: file
+            """
+        let agent = try AgentProcess(pipeline: pipeline, directory: directory)
+        #expect(await agent.waitForNotification { $0.contains("READY=1") }, "stderr: \(agent.stderr)")
+        let writer = Task.detached {
+            var written = 0
+            while !Task.isCancelled && written < 200_000 {
+                guard agent.write((written..<(written + 500)).map { "stdin line \($0)\n" }.joined()) else { break }
+                written += 500
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            return written
+        }
+        try await Task.sleep(for: .milliseconds(600))
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+        writer.cancel()
+        let written = await writer.value
+
+        for (topic, prefix, total) in [("stream", "stdin line ", written + 500), ("file", "file line ", fileLines.count)] {
+            var delivered = 0
+            for (_, marks) in try await cluster.watermarks(topic: topic) { delivered += Int(marks.high - marks.low) }
+            let records = try await consumeUntil(cluster, topic: topic, count: delivered)
+            let numbers = records.map { Int(String(decoding: $0.value ?? [], as: UTF8.self).dropFirst(prefix.count))! }
+            #expect(numbers.count == delivered)
+            let duplicates = Dictionary(grouping: records) { $0.value ?? [] }.filter { $0.value.count > 1 }
+            #expect(
+                duplicates.isEmpty,
+                "\(topic): duplicates \(duplicates.values.map { $0.map { "\($0.partition)@\($0.offset)" } })\n\(agent.stderr.suffix(3000))")
+            #expect(Set(numbers) == Set(0..<numbers.count), "\(topic): not a prefix of what was written")
+            #expect(numbers.count > 0 && numbers.count <= total)
+        }
+        #expect(agent.stderr.contains("Stopped; every record read was delivered"))
+    }
+
+    /// READY=1 once the brokers answered; STATUS= lines; RELOADING=1 then READY=1 around a
+    /// reload that applies a new topic and new topic settings; STOPPING=1 at SIGTERM — in order.
+    @Test func sighupAppliesAValidChangeAndSystemdHearsEachStep() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["before": 1, "after": 1])
+        defer { Task { await cluster.stop() } }
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let agent = try AgentProcess(pipeline: Self.pipeline(cluster, topic: "before"), directory: directory)
+        #expect(await agent.waitForNotification { $0.contains("READY=1") }, "stderr: \(agent.stderr)")
+        agent.write((0..<100).map { "old \($0)\n" }.joined())
+        _ = try await consumeUntil(cluster, topic: "before", count: 100)
+
+        try agent.rewrite(
+            Self.pipeline(cluster, topic: "after").replacingOccurrences(
+                of: "topic: after", with: "topic: after\n    producer: { compression.type: gzip }"))
+        agent.signal(SIGHUP)
+        #expect(await agent.waitForLog("Reloaded the pipeline file"), "stderr: \(agent.stderr)")
+        agent.write((0..<100).map { "new \($0)\n" }.joined())
+        let after = try await consumeUntil(cluster, topic: "after", count: 100)
+        #expect(await agent.waitForNotification { $0.hasPrefix("STATUS=delivered 200 records") })
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+
+        let before = try await cluster.consume(topic: "before")
+        #expect(before.map { String(decoding: $0.value ?? [], as: UTF8.self) } == (0..<100).map { "old \($0)" })
+        #expect(after.map { String(decoding: $0.value ?? [], as: UTF8.self) } == (0..<100).map { "new \($0)" })
+        // The new topic settings took effect: gzip (1) batches.
+        #expect(try await cluster.storedBatches(topic: "after", partition: 0).allSatisfy { $0.compression == 1 })
+        #expect(try await cluster.storedBatches(topic: "before", partition: 0).allSatisfy { $0.compression == 0 })
+        #expect(agent.stderr.contains("changes=\"rerouted console; new producer settings\""), "stderr: \(agent.stderr)")
+
+        let messages = agent.notifications.messages
+        let ready = messages.firstIndex { $0.hasPrefix("READY=1") }
+        let reloading = messages.firstIndex { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") }
+        let stopping = messages.firstIndex { $0.hasPrefix("STOPPING=1") }
+        #expect(ready != nil && reloading != nil && stopping != nil, "\(messages)")
+        if let ready, let reloading, let stopping {
+            #expect(ready < reloading && reloading < stopping, "\(messages)")
+            let readyAgain = messages[reloading...].firstIndex { $0.hasPrefix("READY=1") }
+            #expect(readyAgain != nil && readyAgain! < stopping, "\(messages)")
+            #expect(messages[ready...].contains { $0.hasPrefix("STATUS=") })
+            #expect(messages.last.map { $0.hasPrefix("STOPPING=1") || $0.hasPrefix("STATUS=") } == true)
+        }
+    }
+
+    /// SIGHUP with a broken file: the old pipeline keeps running, the errors are logged with
+    /// their place, and STATUS says the reload failed.
+    @Test func sighupWithABrokenFileKeepsTheOldPipeline() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["kept": 1])
+        defer { Task { await cluster.stop() } }
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let agent = try AgentProcess(pipeline: Self.pipeline(cluster, topic: "kept"), directory: directory)
+        #expect(await agent.waitForNotification { $0.contains("READY=1") }, "stderr: \(agent.stderr)")
+        try agent.rewrite(Self.pipeline(cluster, topic: "kept").replacingOccurrences(of: "type: stdin", with: "type: stdn"))
+        agent.signal(SIGHUP)
+        #expect(await agent.waitForLog("Reload refused"), "stderr: \(agent.stderr)")
+        #expect(
+            agent.stderr.contains(
+                "Reload refused: \(agent.configPath.path):9:11: sources.console.type: expected file, unix_socket, stdin, got \"stdn\" (did you mean \"stdin\"?)"
+            ), "stderr: \(agent.stderr)")
+        #expect(
+            await agent.waitForNotification { $0.hasPrefix("STATUS=") && $0.contains("reload failed: \(agent.configPath.path):9:11") },
+            "\(agent.notifications.messages)")
+        agent.write((0..<50).map { "still \($0)\n" }.joined())
+        let kept = try await consumeUntil(cluster, topic: "kept", count: 50)
+        #expect(kept.count == 50)
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+    }
+
+    /// The brokers go away: SIGTERM waits the shutdown timeout, then says how many records were
+    /// not delivered and exits non-zero.
+    @Test func shutdownTimeoutReportsWhatWasNotDelivered() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["gone": 1])
+        defer { Task { await cluster.stop() } }
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let agent = try AgentProcess(
+            pipeline: Self.pipeline(cluster, topic: "gone", timeout: "2s"), directory: directory)
+        #expect(await agent.waitForNotification { $0.contains("READY=1") }, "stderr: \(agent.stderr)")
+        try await cluster.setBrokerDown(1)
+        agent.write((0..<30).map { "stuck \($0)\n" }.joined())
+        try await Task.sleep(for: .milliseconds(500))
+        let start = ContinuousClock.now
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit(timeout: .seconds(15)) == 1, "stderr: \(agent.stderr)")
+        #expect(ContinuousClock.now - start < .seconds(6))
+        #expect(agent.stderr.contains("30 records read but not delivered within the shutdown timeout (2.0 seconds)"), "stderr: \(agent.stderr)")
+    }
+}

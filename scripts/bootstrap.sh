@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libyaml-dev libsystemd-dev pkg-config python3-venv)
+DEBIAN_PACKAGES=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libyaml-dev libsystemd-dev systemd pkg-config python3-venv)
 PYTHON_REQUIREMENTS=scripts/requirements-test.txt
 VENV=.venv
 

@@ -29,18 +29,27 @@ final class AgentProcess: @unchecked Sendable {
         return directory
     }
 
-    init(pipeline: String, directory: URL, environment: [String: String] = [:], arguments: [String] = []) throws {
+    init(
+        pipeline: String, directory: URL, environment: [String: String] = [:], arguments: [String] = [],
+        stderrIsJournal: Bool = false, launcher: [String] = []
+    ) throws {
         self.directory = directory
         configPath = directory.appendingPathComponent("pipeline.yaml")
         try pipeline.write(to: configPath, atomically: true, encoding: .utf8)
         stderrPath = directory.appendingPathComponent("stderr.log")
         FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
         notifications = try NotifyListener(path: directory.appendingPathComponent("notify.sock").path)
-        process.executableURL = Self.executable
-        process.arguments = ["run", "--config", configPath.path, "--log-level", "debug"] + arguments
+        let command = [Self.executable.path, "run", "--config", configPath.path, "--log-level", "debug"] + arguments
+        process.executableURL = URL(fileURLWithPath: (launcher + command)[0])
+        process.arguments = Array((launcher + command).dropFirst())
         var variables = ProcessInfo.processInfo.environment
         variables["NOTIFY_SOCKET"] = notifications.path
         variables.removeValue(forKey: "JOURNAL_STREAM")
+        if stderrIsJournal {
+            var status = stat()
+            stat(stderrPath.path, &status)
+            variables["JOURNAL_STREAM"] = "\(status.st_dev):\(status.st_ino)"
+        }
         for (key, value) in environment { variables[key] = value }
         process.environment = variables
         // A write to the stdin of an agent that exited must fail, not kill the test process.
@@ -260,7 +269,8 @@ func javaMurmur2(_ key: [UInt8]) -> Int32 {
     var h = seed ^ UInt32(truncatingIfNeeded: key.count)
     var index = 0
     while index + 4 <= key.count {
-        var k = UInt32(key[index]) | UInt32(key[index + 1]) << 8 | UInt32(key[index + 2]) << 16
+        var k =
+            UInt32(key[index]) | UInt32(key[index + 1]) << 8 | UInt32(key[index + 2]) << 16
             | UInt32(key[index + 3]) << 24
         k = k &* m
         k ^= k >> 24

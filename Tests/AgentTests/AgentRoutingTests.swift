@@ -66,7 +66,8 @@ struct AgentRoutingTests {
         #expect(await agent.waitForNotification { $0.contains("READY=1") }, "stderr: \(agent.stderr)")
         // stdin feeds both routes: a web line with a regex key, and the same line in app's envelope.
         agent.write("10.9.9.9 GET /from-stdin 200\n")
-        try SocketWriter.stream(stream, #"{"user":{"id":"alice"},"n":1}"# + "\n" + #"{"user":{"id":"bob"},"n":2}"# + "\n")
+        try SocketWriter.stream(
+            stream, #"{"user":{"id":"alice"},"n":1}"# + "\n" + #"{"user":{"id":"bob"},"n":2}"# + "\n")
         try SocketWriter.datagrams(datagram, [#"{"user":{"id":"carol"},"n":3}"#, "DEBUG dropped", #"{"n":4}"#])
         // Lines appended to the file while it is followed.
         let handle = try FileHandle(forWritingTo: logs.appendingPathComponent("access.log"))
@@ -152,7 +153,8 @@ struct AgentRoutingTests {
             """
         let agent = try AgentProcess(pipeline: pipeline, directory: directory)
         let lines = (0..<5000).map { "line \($0)" }
-        agent.write(lines.joined(separator: "\n") + "\n" + String(repeating: "z", count: 40) + "\nno newline at the end")
+        agent.write(
+            lines.joined(separator: "\n") + "\n" + String(repeating: "z", count: 40) + "\nno newline at the end")
         agent.closeStdin()
         #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
         let stored = try await consumeUntil(cluster, topic: "lines", count: 5002)

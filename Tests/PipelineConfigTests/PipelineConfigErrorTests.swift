@@ -72,7 +72,8 @@ struct PipelineConfigErrorTests {
             ]),
         Case(
             name: "bad regex",
-            text: Minimal.kafka + "\nsources:\n  console:\n    type: stdin\n    exclude_lines: ['^DEBUG', '(unclosed']\n"
+            text: Minimal.kafka
+                + "\nsources:\n  console:\n    type: stdin\n    exclude_lines: ['^DEBUG', '(unclosed']\n"
                 + Minimal.routes,
             expected: [
                 "pipeline.yaml:6:31: sources.console.exclude_lines[1]: invalid regular expression \"(unclosed\": expected ')'"
@@ -85,7 +86,8 @@ struct PipelineConfigErrorTests {
             ]),
         Case(
             name: "bad template",
-            text: Minimal.kafka + "\n" + Minimal.sources + "\nroutes:\n  - from: [console]\n    topic: 'logs-{{ sorce }}'\n",
+            text: Minimal.kafka + "\n" + Minimal.sources
+                + "\nroutes:\n  - from: [console]\n    topic: 'logs-{{ sorce }}'\n",
             expected: [
                 "pipeline.yaml:8:12: routes[0].topic: unknown field \"sorce\" in \"logs-{{ sorce }}\"; a template can use source, host, path, offset, timestamp, message, json.<field> (did you mean \"source\"?)"
             ]),
@@ -98,7 +100,8 @@ struct PipelineConfigErrorTests {
             ]),
         Case(
             name: "producer-wide setting on a route",
-            text: Minimal.kafka + "\n" + Minimal.sources + "\n" + Minimal.routes + "\n    producer: { buffer.memory: 1000 }\n",
+            text: Minimal.kafka + "\n" + Minimal.sources + "\n" + Minimal.routes
+                + "\n    producer: { buffer.memory: 1000 }\n",
             expected: [
                 "pipeline.yaml:9:32: routes[0].producer.buffer.memory: buffer.memory is a producer-wide setting; set it under kafka.producer (a route may set acks, batch.size, compression.gzip.level, compression.lz4.level, compression.type, compression.zstd.level, enable.idempotence, linger.ms, partitioner, partitioner.ignore.keys)"
             ]),
@@ -115,7 +118,8 @@ struct PipelineConfigErrorTests {
             expected: ["pipeline.yaml:7:5: sources.spare: source \"spare\" feeds no route (name it in a route's from)"]),
         Case(
             name: "contradiction: a template field that can be missing, without fallback",
-            text: Minimal.kafka + "\n" + Minimal.sources + "\nroutes:\n  - from: [console]\n    topic: '{{ json.app }}'\n",
+            text: Minimal.kafka + "\n" + Minimal.sources
+                + "\nroutes:\n  - from: [console]\n    topic: '{{ json.app }}'\n",
             expected: [
                 "pipeline.yaml:8:12: routes[0].topic: the topic uses {{ json.app }}, which a record may lack; set fallback_topic for those records"
             ]),

@@ -17,7 +17,8 @@ struct PipelineConfigurationTests {
     }
 
     static func repositoryRoot(filePath: String = #filePath) -> URL {
-        URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     @Test func readmeExampleReads() throws {
@@ -28,9 +29,13 @@ struct PipelineConfigurationTests {
         #expect(configuration.agent.stateDirectory == "/var/lib/tributary")
         #expect(configuration.agent.shutdownTimeout == .seconds(30))
         #expect(configuration.sources.map(\.name) == ["nginx", "app", "console"])
-        guard case .file(let nginx) = configuration.sources[0].kind else { Issue.record("nginx is not a file source"); return }
+        guard case .file(let nginx) = configuration.sources[0].kind else {
+            Issue.record("nginx is not a file source"); return
+        }
         #expect(nginx.include == ["/var/log/nginx/*.log"] && nginx.exclude == ["*.gz"] && nginx.startAt == .beginning)
-        guard case .unixSocket(let app) = configuration.sources[1].kind else { Issue.record("app is not a socket"); return }
+        guard case .unixSocket(let app) = configuration.sources[1].kind else {
+            Issue.record("app is not a socket"); return
+        }
         #expect(app.path == "/run/tributary/app.sock" && app.socketType == .stream && app.mode == 0o660)
         #expect(configuration.sources[2].kind == .stdin)
         let web = configuration.routes[0]
@@ -98,7 +103,8 @@ struct PipelineConfigurationTests {
     @Test func aVariableCannotChangeTheStructure() throws {
         let text = Minimal.kafka + "\n" + Minimal.sources + "\nroutes:\n  - from: [console]\n    topic: \"${T}\"\n"
         #expect(
-            errors(text, environment: ["T": "a\n    producer: {acks: 0}"]).first?.hasSuffix("is not a valid topic name (1 to 249 of letters, digits, \".\", \"_\", \"-\")") == true)
+            errors(text, environment: ["T": "a\n    producer: {acks: 0}"]).first?.hasSuffix(
+                "is not a valid topic name (1 to 249 of letters, digits, \".\", \"_\", \"-\")") == true)
     }
 
     @Test func keysTemplatesAndPolicies() throws {
@@ -153,11 +159,13 @@ struct PipelineConfigurationTests {
         let configuration = try parse(text)
         #expect(configuration.agent.shutdownTimeout == .milliseconds(1500))
         #expect(configuration.agent.statusInterval == .milliseconds(250))
-        #expect(configuration.sources[0].framing == {
-            var framing = FramingSettings()
-            framing.maxRecordBytes = 65_536
-            framing.oversize = .split
-            return framing
-        }())
+        #expect(
+            configuration.sources[0].framing
+                == {
+                    var framing = FramingSettings()
+                    framing.maxRecordBytes = 65_536
+                    framing.oversize = .split
+                    return framing
+                }())
     }
 }

@@ -11,7 +11,10 @@ struct YAMLParserTests {
         guard case .mapping(let inner) = pairs[0].value.content else { Issue.record("not a mapping"); return }
         #expect(inner[0].key.mark == YAMLMark(line: 2, column: 3))
         guard case .sequence(let items) = inner[0].value.content else { Issue.record("not a list"); return }
-        #expect(items.map(\.mark) == [YAMLMark(line: 2, column: 7), YAMLMark(line: 2, column: 10), YAMLMark(line: 2, column: 15)])
+        #expect(
+            items.map(\.mark) == [
+                YAMLMark(line: 2, column: 7), YAMLMark(line: 2, column: 10), YAMLMark(line: 2, column: 15),
+            ])
         guard case .scalar(let y, let style) = items[1].content else { Issue.record("not a scalar"); return }
         #expect(y == "y" && style == .singleQuoted)
         #expect(inner[1].value.isNull)

@@ -58,7 +58,9 @@ struct JSONFieldScannerTests {
 
     /// Deep nesting in a hostile line ends the lookup, not the process.
     @Test func deepNestingIsRefused() {
-        let line = #"{"a": "# + String(repeating: "[", count: 100_000) + "1" + String(repeating: "]", count: 100_000) + #", "b": "x"}"#
+        let line =
+            #"{"a": "# + String(repeating: "[", count: 100_000) + "1" + String(repeating: "]", count: 100_000)
+            + #", "b": "x"}"#
         #expect(Self.lookup("b", line) == nil)
     }
 }

@@ -54,6 +54,8 @@ struct PipelineDiffTests {
         #expect(diff.replacesProducer && diff.stoppedSources.isEmpty && diff.startedSources.isEmpty)
         #expect(diff.reroutedSources == ["a", "b", "c"])  // their route's settings differ
         let kafkaChange = Self.base.replacingOccurrences(of: "127.0.0.1:9092", with: "127.0.0.1:9093")
-        #expect(PipelineDiff(from: try Self.configuration(Self.base), to: try Self.configuration(kafkaChange)).replacesProducer)
+        #expect(
+            PipelineDiff(from: try Self.configuration(Self.base), to: try Self.configuration(kafkaChange))
+                .replacesProducer)
     }
 }

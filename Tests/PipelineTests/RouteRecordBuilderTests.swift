@@ -61,7 +61,9 @@ struct RouteRecordBuilderTests {
     }
 
     @Test func staticAndNullKeys() throws {
-        #expect(try Self.build("  - from: [app]\n    topic: t\n    key: { static: k }\n", ["a"]).0[0].key == ByteBuffer(string: "k"))
+        #expect(
+            try Self.build("  - from: [app]\n    topic: t\n    key: { static: k }\n", ["a"]).0[0].key
+                == ByteBuffer(string: "k"))
         #expect(try Self.build("  - from: [app]\n    topic: t\n", ["a"]).0[0].key == nil)
     }
 

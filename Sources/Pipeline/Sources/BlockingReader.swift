@@ -21,7 +21,9 @@ struct BlockingReader: Sendable {
 
     /// One read of up to `chunkSize` bytes. `waitForData` polls first (pipes, terminals,
     /// sockets); regular files are always readable and skip it.
-    func read(_ descriptor: CInt, waitForData: Bool, pollInterval: Duration, maximum: Int? = nil) async throws -> Outcome {
+    func read(_ descriptor: CInt, waitForData: Bool, pollInterval: Duration, maximum: Int? = nil) async throws
+        -> Outcome
+    {
         let chunkSize = maximum ?? self.chunkSize
         let timeout = Int32(
             pollInterval.components.seconds * 1000 + pollInterval.components.attoseconds / 1_000_000_000_000_000)

@@ -67,7 +67,8 @@ extension PipelineReader {
         // `on_failure: null` unquoted is YAML's null, and means the null key all the same.
         let choice =
             mapping["on_failure"]?.node.isNull == true
-            ? "null" : mapping["on_failure"]?.choice(["null": "null", "default": "default", "dead_letter": "dead_letter"])
+            ? "null"
+            : mapping["on_failure"]?.choice(["null": "null", "default": "default", "dead_letter": "dead_letter"])
         if mapping["on_failure"] != nil && choice == nil { return nil }
         let name = choice ?? "null"
         if name != "default", let value = mapping["default"] {

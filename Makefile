@@ -3,8 +3,8 @@ SWIFT ?= swift
 
 .PHONY: demo test bootstrap build test-only format lint bench bench-produce bench-compression stress test-cluster clean
 
-## Installs what is missing, builds, starts a local test cluster and pipes sample records through
-## `tributary produce`, showing the partition and offset each one got.
+## Installs what is missing, builds, starts a local test cluster and runs `tributary run` on the
+## demo pipeline (a log file, a socket and stdin into two topics), then shows what was delivered.
 demo: bootstrap
 	bash scripts/demo.sh
 

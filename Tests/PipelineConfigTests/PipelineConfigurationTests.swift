@@ -169,3 +169,19 @@ struct PipelineConfigurationTests {
                 }())
     }
 }
+
+@Suite("shipped pipeline files")
+struct ShippedPipelineTests {
+    /// `make demo`'s pipeline, with the variables scripts/demo.sh sets.
+    @Test func theDemoPipelineReads() throws {
+        let text = try String(
+            contentsOf: PipelineConfigurationTests.repositoryRoot().appendingPathComponent(
+                "scripts/demo/pipeline.yaml"),
+            encoding: .utf8)
+        let configuration = try parse(text, environment: ["DEMO_BROKERS": "127.0.0.1:9092", "DEMO_DIR": "/tmp/demo"])
+        #expect(configuration.sources.map(\.name) == ["nginx", "app", "console"])
+        #expect(configuration.routes.map { $0.topic.text } == ["web-access", "app-events"])
+        #expect(
+            try configuration.producerConfiguration().topicConfigurations["web-access"]?.compression?.codec == .zstd)
+    }
+}

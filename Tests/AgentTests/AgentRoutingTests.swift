@@ -42,6 +42,7 @@ struct AgentRoutingTests {
               events:
                 type: unix_socket
                 path: \(stream)
+                mode: "0600"
               datagrams:
                 type: unix_socket
                 path: \(datagram)
@@ -64,6 +65,9 @@ struct AgentRoutingTests {
             """
         let agent = try AgentProcess(pipeline: pipeline, directory: directory, environment: ["HOSTNAME": "agent-host"])
         #expect(await agent.waitForNotification { $0.contains("READY=1") }, "stderr: \(agent.stderr)")
+        var status = stat()
+        #expect(stat(stream, &status) == 0 && status.st_mode & 0o777 == 0o600 && (status.st_mode & S_IFMT) == S_IFSOCK)
+        #expect(stat(datagram, &status) == 0 && status.st_mode & 0o777 == 0o660)
         // stdin feeds both routes: a web line with a regex key, and the same line in app's envelope.
         agent.write("10.9.9.9 GET /from-stdin 200\n")
         try SocketWriter.stream(
@@ -80,6 +84,8 @@ struct AgentRoutingTests {
         let connections = agent.connectionsByRemotePort()
         agent.signal(SIGTERM)
         #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+        // The sockets are removed on exit.
+        #expect(!FileManager.default.fileExists(atPath: stream) && !FileManager.default.fileExists(atPath: datagram))
 
         // web: every access line once, the stdin line, keyed by the first field, partitioned by murmur2.
         let webValues = web.map { String(decoding: $0.value ?? [], as: UTF8.self) }

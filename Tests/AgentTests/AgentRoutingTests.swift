@@ -181,3 +181,75 @@ func consumeUntil(_ cluster: KafkaTestCluster, topic: String, count: Int) async 
     } while ContinuousClock.now < deadline
     return records
 }
+
+/// File sources followed simply (durable checkpoints are the next issue): `start_at`, files that
+/// appear later, a rename rotation, a file that shrinks.
+@Suite("tributary run: following files")
+struct AgentFileTests {
+    @Test func startAtRotationNewFilesAndTruncation() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["files": 1])
+        defer { Task { await cluster.stop() } }
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let app = logs.appendingPathComponent("app.log")
+        try "old 1\nold 2\n".write(to: app, atomically: true, encoding: .utf8)
+        let pipeline = """
+            kafka:
+              bootstrap_servers: [\(cluster.bootstrapServers)]
+              producer: { linger.ms: 1 }
+            sources:
+              files:
+                type: file
+                include: [\(logs.path)/*.log]
+                start_at: end
+                poll_interval: 20ms
+                glob_interval: 200ms
+            routes:
+              - from: files
+                topic: files
+                headers: { file: '{{ path }}' }
+            """
+        let agent = try AgentProcess(pipeline: pipeline, directory: directory)
+        #expect(await agent.waitForLog("Reading file"), "stderr: \(agent.stderr)")
+        func append(_ url: URL, _ text: String) throws {
+            let handle = try FileHandle(forWritingTo: url)
+            handle.seekToEndOfFile()
+            handle.write(Data(text.utf8))
+            try handle.close()
+        }
+        // start_at: end skips what app.log held at start; what is appended is read.
+        try append(app, "new 1\n")
+        _ = try await consumeUntil(cluster, topic: "files", count: 1)
+        // Rotation by rename: the old file's last lines, then the new file from its start.
+        try append(app, "before rotation\n")
+        try FileManager.default.moveItem(at: app, to: logs.appendingPathComponent("app.log.1"))
+        try "after rotation\n".write(to: app, atomically: false, encoding: .utf8)
+        // A file that appears later is new: read from its start, whatever start_at says.
+        try "second 1\nsecond 2\n".write(
+            to: logs.appendingPathComponent("second.log"), atomically: false, encoding: .utf8)
+        _ = try await consumeUntil(cluster, topic: "files", count: 5)
+        // Truncated in place (copytruncate): read again from 0.
+        try "".write(to: app, atomically: false, encoding: .utf8)
+        try await Task.sleep(for: .milliseconds(100))
+        try append(app, "after truncation\n")
+        let records = try await consumeUntil(cluster, topic: "files", count: 6)
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+        let values = records.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(
+            Set(values) == ["new 1", "before rotation", "after rotation", "second 1", "second 2", "after truncation"])
+        #expect(values.count == 6)
+        #expect(values.firstIndex(of: "before rotation")! < values.firstIndex(of: "after rotation")!)
+        let files = Dictionary(
+            uniqueKeysWithValues: records.map {
+                (
+                    String(decoding: $0.value ?? [], as: UTF8.self),
+                    $0.headers.first.flatMap { $0.value }.map { String(decoding: $0, as: UTF8.self) }
+                )
+            })
+        #expect(files["second 1"] == logs.appendingPathComponent("second.log").path)
+        #expect(files["after rotation"] == app.path)
+    }
+}

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import PipelineConfig
@@ -57,12 +58,20 @@ struct UnixSocketSource: RecordSource {
         stop.onStop { serverChannel.close(promise: nil) }
         let framing = configuration.framing
         let path = self.path
+        // Open connections, closed together at a stop; each leaves the set when it ends, so a
+        // long-running agent does not accumulate one entry per connection it ever had.
+        let open = OpenChannels()
+        stop.onStop { open.closeAll() }
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections {
                     let channel = connection.channel
-                    stop.onStop { channel.close(promise: nil) }
+                    guard open.insert(channel) else {
+                        channel.close(promise: nil)
+                        continue
+                    }
                     group.addTask {
+                        defer { open.remove(channel) }
                         var framer = LineFramer(settings: framing)
                         do {
                             try await connection.executeThenClose { inbound, _ in
@@ -197,5 +206,31 @@ struct UnixSocketSource: RecordSource {
         if let number = gid_t(name) { return number }
         guard let entry = getgrnam(name) else { throw SourceError(source: "", "no group named \(name)") }
         return entry.pointee.gr_gid
+    }
+}
+
+/// The channels of a stream source's open connections.
+final class OpenChannels: Sendable {
+    private let state = NIOLockedValueBox<(closed: Bool, channels: [ObjectIdentifier: any Channel])>((false, [:]))
+
+    /// Adds a channel; false when the set was already closed (the channel should be closed).
+    func insert(_ channel: any Channel) -> Bool {
+        state.withLockedValue { state in
+            guard !state.closed else { return false }
+            state.channels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+    }
+
+    func remove(_ channel: any Channel) {
+        _ = state.withLockedValue { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    func closeAll() {
+        let channels = state.withLockedValue { state -> [any Channel] in
+            state.closed = true
+            return Array(state.channels.values)
+        }
+        for channel in channels { channel.close(promise: nil) }
     }
 }

@@ -6,6 +6,8 @@ public enum YAMLParser {
     /// The most nodes a document may expand to. Aliases share nodes in libyaml's document but are
     /// copied here, so a "billion laughs" file of nested aliases would otherwise take all memory.
     public static let maximumNodeCount = 100_000
+    /// The deepest nesting a document may have; the copy recurses once per level.
+    public static let maximumDepth = 256
 
     /// Parses the first document of `text`.
     ///
@@ -64,6 +66,8 @@ public enum YAMLParser {
     private struct Builder {
         var document: UnsafeMutablePointer<yaml_document_t>
         var count = 0
+        /// The nodes on the path from the root: an alias to one of them is a cycle.
+        var path: Set<UnsafeMutablePointer<yaml_node_t>> = []
 
         init(document: UnsafeMutablePointer<yaml_document_t>) {
             self.document = document
@@ -78,6 +82,13 @@ public enum YAMLParser {
                     problem: "the document expands to more than \(YAMLParser.maximumNodeCount) nodes (aliases?)",
                     mark: place)
             }
+            guard path.count < YAMLParser.maximumDepth else {
+                throw YAMLSyntaxError(problem: "nesting deeper than \(YAMLParser.maximumDepth) levels", mark: place)
+            }
+            guard path.insert(pointer).inserted else {
+                throw YAMLSyntaxError(problem: "an alias refers to a node that contains it", mark: place)
+            }
+            defer { path.remove(pointer) }
             let tag = node.tag.map { String(cString: $0) }
             switch node.type {
             case YAML_SCALAR_NODE:

@@ -66,9 +66,18 @@ public struct JournalLogHandler: LogHandler {
         return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
     }
 
+    /// Line breaks escaped, looked for by scalar: "\r\n" is one Character equal to neither.
     static func escaped(_ text: String) -> String {
-        guard text.contains(where: { $0 == "\n" || $0 == "\r" }) else { return text }
-        return text.replacingNewlines
+        guard text.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) else { return text }
+        var result = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": result.append(contentsOf: "\\r".unicodeScalars)
+            default: result.append(scalar)
+            }
+        }
+        return String(result)
     }
 
     static func quoted(_ text: String) -> String {
@@ -90,20 +99,5 @@ public struct JournalLogHandler: LogHandler {
         let milliseconds = Int(spec.tv_nsec / 1_000_000)
         let fraction = String(milliseconds + 1000).dropFirst()
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) + ".\(fraction)Z"
-    }
-}
-
-extension String {
-    fileprivate var replacingNewlines: String {
-        var result = ""
-        for character in self {
-            switch character {
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\r\n": result += "\\r\\n"
-            default: result.append(character)
-            }
-        }
-        return result
     }
 }

@@ -48,7 +48,9 @@ public struct SystemdNotifier: Sendable {
 
     /// STATUS= is one line; newlines would end the assignment.
     static func oneLine(_ text: String) -> String {
-        String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { scalars.append(scalar == "\n" || scalar == "\r" ? " " : scalar) }
+        return String(scalars)
     }
 
     static func monotonicMicroseconds() -> UInt64 {

@@ -252,4 +252,47 @@ struct AgentFileTests {
         #expect(files["second 1"] == logs.appendingPathComponent("second.log").path)
         #expect(files["after rotation"] == app.path)
     }
+
+    /// A glob that matches both a file and its rotated name (`app.log*`): the file is read once.
+    /// The rotation happens while the agent sleeps between polls, so at its next turn it finds
+    /// `app.log.1` (the same inode as the `app.log` it has open, with unread lines) and a new
+    /// `app.log` at once.
+    @Test func aRotatedNameMatchedByTheGlobIsNotReadTwice() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["rotated": 1])
+        defer { Task { await cluster.stop() } }
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let app = directory.appendingPathComponent("app.log")
+        try "one\ntwo\n".write(to: app, atomically: false, encoding: .utf8)
+        let pipeline = """
+            kafka:
+              bootstrap_servers: [\(cluster.bootstrapServers)]
+              producer: { linger.ms: 1 }
+            sources:
+              files:
+                type: file
+                include: [\(directory.path)/app.log*]
+                poll_interval: 1s
+                glob_interval: 100ms
+            routes:
+              - from: files
+                topic: rotated
+            """
+        let agent = try AgentProcess(pipeline: pipeline, directory: directory)
+        _ = try await consumeUntil(cluster, topic: "rotated", count: 2)
+        try await Task.sleep(for: .milliseconds(100))
+        // logrotate's rename and create, with the writer still appending to the renamed file.
+        try FileManager.default.moveItem(at: app, to: directory.appendingPathComponent("app.log.1"))
+        try "four\n".write(to: app, atomically: false, encoding: .utf8)
+        let old = try FileHandle(forWritingTo: directory.appendingPathComponent("app.log.1"))
+        old.seekToEndOfFile()
+        old.write(Data("three\n".utf8))
+        try old.close()
+        try await Task.sleep(for: .milliseconds(2500))
+        let stored = try await consumeUntil(cluster, topic: "rotated", count: 4)
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+        let values = stored.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(values == ["one", "two", "three", "four"], "\(values)")
+    }
 }

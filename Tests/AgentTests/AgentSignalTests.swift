@@ -190,6 +190,55 @@ struct AgentSignalTests {
         #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
     }
 
+    /// The brokers are down from the start: records wait in the producer (each metadata wait of
+    /// max.block.ms is backpressure, not a reason to drop), and are delivered when the brokers
+    /// come back.
+    @Test func brokersDownAtStartDelaysButLosesNothing() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["later": 1])
+        defer { Task { await cluster.stop() } }
+        try await cluster.setBrokerDown(1)
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pipeline = Self.pipeline(cluster, topic: "later").replacingOccurrences(
+            of: "producer: { linger.ms: 2 }", with: "producer: { linger.ms: 2, max.block.ms: 300 }")
+        let agent = try AgentProcess(pipeline: pipeline, directory: directory)
+        agent.write((0..<20).map { "waiting \($0)\n" }.joined())
+        #expect(await agent.waitForLog("No broker answers with the topic's metadata"), "stderr: \(agent.stderr)")
+        try await Task.sleep(for: .seconds(1))
+        try await cluster.setBrokerUp(1)
+        let stored = try await consumeUntil(cluster, topic: "later", count: 20)
+        #expect(stored.map { String(decoding: $0.value ?? [], as: UTF8.self) } == (0..<20).map { "waiting \($0)" })
+        #expect(await agent.waitForNotification { $0.contains("READY=1") })
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+    }
+
+    /// A reload that must replace the producer while the brokers are down does not wait
+    /// forever, and a SIGTERM after it is still honoured within the shutdown timeout.
+    @Test func aReloadWhileBrokersAreDownDoesNotHoldBackShutdown() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["down": 1])
+        defer { Task { await cluster.stop() } }
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let agent = try AgentProcess(
+            pipeline: Self.pipeline(cluster, topic: "down", timeout: "2s"), directory: directory)
+        #expect(await agent.waitForNotification { $0.contains("READY=1") }, "stderr: \(agent.stderr)")
+        try await cluster.setBrokerDown(1)
+        agent.write((0..<10).map { "held \($0)\n" }.joined())
+        try await Task.sleep(for: .milliseconds(300))
+        try agent.rewrite(
+            Self.pipeline(cluster, topic: "down", timeout: "2s").replacingOccurrences(
+                of: "topic: down", with: "topic: down\n    producer: { compression.type: lz4 }"))
+        agent.signal(SIGHUP)
+        #expect(await agent.waitForLog("Reloaded the pipeline file", timeout: .seconds(10)), "stderr: \(agent.stderr)")
+        #expect(agent.stderr.contains("The replaced producer could not deliver everything within the reload"))
+        let start = ContinuousClock.now
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit(timeout: .seconds(15)) == 1, "stderr: \(agent.stderr)")
+        #expect(ContinuousClock.now - start < .seconds(6))
+        #expect(agent.stderr.contains("10 records read but not delivered"), "stderr: \(agent.stderr)")
+    }
+
     /// The brokers go away: SIGTERM waits the shutdown timeout, then says how many records were
     /// not delivered and exits non-zero.
     @Test func shutdownTimeoutReportsWhatWasNotDelivered() async throws {

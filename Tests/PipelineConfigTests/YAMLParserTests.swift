@@ -61,4 +61,24 @@ struct YAMLParserTests {
         }
         #expect(throws: YAMLSyntaxError.self) { try YAMLParser.parse(text) }
     }
+
+    /// An alias inside the node it names is a cycle, and deep nesting would exhaust the stack:
+    /// both are errors, not crashes.
+    @Test func cyclesAndDeepNestingAreRefused() {
+        do {
+            _ = try YAMLParser.parse("a: &x [1, *x]\n")
+            Issue.record("no error")
+        } catch {
+            #expect(error.problem == "an alias refers to a node that contains it")
+        }
+        let deep = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+        do {
+            _ = try YAMLParser.parse(deep)
+            Issue.record("no error")
+        } catch {
+            #expect(error.problem == "nesting deeper than 256 levels")
+        }
+        // Shared (not cyclic) aliases are fine.
+        #expect((try? YAMLParser.parse("a: &x [1]\nb: *x\nc: *x\n")) != nil)
+    }
 }

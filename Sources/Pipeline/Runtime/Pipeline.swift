@@ -57,6 +57,8 @@ public final class Pipeline: Service, Sendable {
         /// Counts of sources that stopped, so totals do not drop at a reload.
         var retired = PipelineStatus()
         var reloadError: String?
+        /// `agent.status_interval` of the configuration in force (a reload may change it).
+        var statusInterval: Duration = .seconds(5)
     }
 
     public init(configuration: PipelineConfiguration, environment: Environment, logger: Logger) {
@@ -109,14 +111,16 @@ public final class Pipeline: Service, Sendable {
             throw error
         }
         let outcome: Result<Void, any Error> = await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { tasks in
+            await withDiscardingTaskGroup { tasks in
                 defer { tasks.cancelAll() }
                 runtime.startAll(tasks: &tasks)
                 let producer = runtime.producer
                 let configuration = runtime.configuration
                 tasks.addTask { [self] in await self.announceReady(producer, configuration) }
-                tasks.addTask { [self] in await self.reportStatus(interval: configuration.agent.statusInterval) }
+                live.withLockedValue { $0.statusInterval = configuration.agent.statusInterval }
+                tasks.addTask { [self] in await self.reportStatus() }
                 var fatal: PipelineError?
+                var inputEnded = false
                 for await event in events {
                     switch event {
                     case .shutdown:
@@ -129,19 +133,29 @@ public final class Pipeline: Service, Sendable {
                         let result = runtime.sourceEnded(id: id, byItself: byItself, error: error)
                         fatal = result.fatal
                         if !result.shouldStop { continue }
+                        inputEnded = result.fatal == nil
                     }
                     break
                 }
-                let undelivered = await runtime.drain()
+                let outcome = await runtime.drain()
                 try? await threadPool.shutdownGracefully()
                 try? await group.shutdownGracefully()
                 if let fatal { return .failure(fatal) }
-                if undelivered > 0 {
+                if outcome.undelivered > 0 {
+                    let count = outcome.undelivered
                     return .failure(
                         PipelineError(
                             .undelivered,
-                            "\(undelivered) record\(undelivered == 1 ? "" : "s") read but not delivered within the shutdown timeout (\(runtime.configuration.agent.shutdownTimeout))",
-                            undeliveredRecords: undelivered))
+                            "\(count) record\(count == 1 ? "" : "s") read but not delivered within the shutdown timeout (\(runtime.configuration.agent.shutdownTimeout))",
+                            undeliveredRecords: count))
+                }
+                // A run that ended with its input (stdin) is a batch job: its status says whether
+                // everything was delivered, as `tributary produce`'s does.
+                if inputEnded && outcome.failed > 0 {
+                    return .failure(
+                        PipelineError(
+                            .undelivered, "\(outcome.failed) records failed delivery (each was logged when it failed)",
+                            undeliveredRecords: outcome.failed))
                 }
                 return .success(())
             }
@@ -151,7 +165,7 @@ public final class Pipeline: Service, Sendable {
         try outcome.get()
     }
 
-    private func reload(_ runtime: inout PipelineRuntime, tasks: inout TaskGroup<Void>) async {
+    private func reload(_ runtime: inout PipelineRuntime, tasks: inout DiscardingTaskGroup) async {
         environment.notifier.reloading()
         logger.info("Reloading the pipeline file")
         let configuration: PipelineConfiguration
@@ -168,7 +182,10 @@ public final class Pipeline: Service, Sendable {
         }
         do {
             let diff = try await runtime.apply(configuration, tasks: &tasks)
-            live.withLockedValue { $0.reloadError = nil }
+            live.withLockedValue {
+                $0.reloadError = nil
+                $0.statusInterval = configuration.agent.statusInterval
+            }
             logger.info("Reloaded the pipeline file", metadata: ["changes": "\(diff.summary)"])
         } catch {
             logger.error("Reload failed; the previous pipeline keeps running", metadata: ["error": "\(error)"])
@@ -200,14 +217,14 @@ public final class Pipeline: Service, Sendable {
 
     /// STATUS= every `interval`, and WATCHDOG=1 while delivery makes progress (or has nothing
     /// to do), so systemd restarts an agent that is stuck, not one that is idle.
-    private func reportStatus(interval: Duration) async {
+    private func reportStatus() async {
         let watchdog = environment.notifier.watchdogInterval
-        let tick = min(interval, (watchdog ?? interval) / 2)
         var lastStatus = ContinuousClock.now
         var previous = status
         var previousTime = ContinuousClock.now
         while !Task.isCancelled {
-            try? await Task.sleep(for: tick)
+            let interval = live.withLockedValue { $0.statusInterval }
+            try? await Task.sleep(for: min(interval, (watchdog ?? interval) / 2))
             guard !Task.isCancelled else { return }
             var current = status
             let now = ContinuousClock.now

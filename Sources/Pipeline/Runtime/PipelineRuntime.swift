@@ -28,6 +28,11 @@ struct PipelineRuntime {
     private(set) var configuration: PipelineConfiguration
     private(set) var producer: KafkaProducer
     private var sources: [RunningSource] = []
+    /// Sources a reload stopped that may still be finishing their last read (waiting for room
+    /// in the producer). Their records are delivered and counted like any others.
+    private var retiring: [RunningSource] = []
+    /// Producers a reload replaced before they had delivered everything; closed at shutdown.
+    private var retiringProducers: [KafkaProducer] = []
     private var nextID = 0
     private let environment: Pipeline.Environment
     private let group: MultiThreadedEventLoopGroup
@@ -67,12 +72,12 @@ struct PipelineRuntime {
 
     // MARK: Starting and ending sources
 
-    mutating func startAll(tasks: inout TaskGroup<Void>) {
+    mutating func startAll(tasks: inout DiscardingTaskGroup) {
         for source in configuration.sources { start(source, tasks: &tasks) }
         isStarting = false
     }
 
-    private mutating func start(_ source: SourceConfiguration, tasks: inout TaskGroup<Void>) {
+    private mutating func start(_ source: SourceConfiguration, tasks: inout DiscardingTaskGroup) {
         nextID += 1
         let id = nextID
         let reports = producer.makeDeliveryReports()
@@ -115,10 +120,7 @@ struct PipelineRuntime {
     }
 
     private func wiring(for source: SourceConfiguration, reports: KafkaDeliveryReports) -> SourceSink.Wiring {
-        // The configuration was validated: its regexes compile.
-        let routes = configuration.routes(from: source.name).compactMap {
-            try? RouteRecordBuilder($0, sourceKey: source.key)
-        }
+        let routes = routeBuilders(for: source)
         let filter = (try? LineFilter(include: source.includeLines, exclude: source.excludeLines))
         return SourceSink.Wiring(
             routes: routes, filter: filter ?? (try! LineFilter(include: [], exclude: [])), producer: producer,
@@ -174,45 +176,71 @@ struct PipelineRuntime {
 
     // MARK: Reload
 
-    /// Applies a new configuration: stops removed and changed sources once their records are
-    /// delivered, replaces the producer if its settings changed (pausing the sources meanwhile),
-    /// gives unchanged sources their new routes, and starts new and changed sources.
-    mutating func apply(_ new: PipelineConfiguration, tasks: inout TaskGroup<Void>) async throws -> PipelineDiff {
+    /// Applies a new configuration: stops removed and changed sources (they deliver what they
+    /// read), replaces the producer if its settings changed, gives unchanged sources their new
+    /// routes between two reads, and starts new and changed sources.
+    ///
+    /// No wait is unbounded: a reload must never hold back a shutdown that arrives meanwhile.
+    /// When the old producer cannot deliver what it holds within the reload's budget (brokers
+    /// down), the new one takes over anyway and the old one goes on delivering in the
+    /// background until shutdown; only the order between their records is then not kept.
+    mutating func apply(_ new: PipelineConfiguration, tasks: inout DiscardingTaskGroup) async throws -> PipelineDiff {
         let diff = PipelineDiff(from: configuration, to: new)
         guard !diff.isEmpty else { return diff }
         let newProducer = diff.replacesProducer ? try Self.makeProducer(new, group: group, logger: logger) : nil
-        let deadline = ContinuousClock.now + configuration.agent.shutdownTimeout
+        let deadline = ContinuousClock.now + min(configuration.agent.shutdownTimeout, Self.reloadBudget)
+        var stopping: [RunningSource] = []
         for name in diff.stoppedSources {
             guard let index = sources.firstIndex(where: { $0.configuration.name == name }) else { continue }
-            await retire(sources.remove(at: index), deadline: deadline)
+            let source = sources.remove(at: index)
+            source.stop.stop()
+            stopping.append(source)
         }
+        for source in stopping where await !source.finished.wait(until: deadline) {
+            logger.warning(
+                "A stopped source is still handing its last read to the producer; it finishes in the background",
+                metadata: ["source": "\(source.configuration.name)"])
+        }
+        retiring += stopping
         configuration = new
         if let newProducer {
-            for source in sources { await source.sink.gate.close() }
-            await producer.flush()
-            for source in sources { _ = await source.sink.waitUntilDrained(deadline: deadline) }
+            var paused: [RunningSource] = []
+            for source in sources where await source.sink.gate.close(until: deadline) { paused.append(source) }
+            var isDrained = paused.count == sources.count
+            if isDrained { isDrained = await producer.flush(until: deadline) }
+            for source in sources + retiring where isDrained {
+                isDrained = await source.sink.waitUntilDrained(deadline: deadline)
+            }
             let old = producer
             producer = newProducer
             for source in sources {
                 let reports = newProducer.makeDeliveryReports()
-                let oldReports = source.sink.reports
+                let routes = routeBuilders(for: source.configuration)
                 source.sink.rewire {
                     $0.producer = newProducer
                     $0.reports = reports
+                    $0.routes = routes
                 }
-                oldReports.finish()
                 let sink = source.sink
                 tasks.addTask { await sink.acknowledge(from: reports) }
             }
-            await old.close(timeout: .seconds(1))
-            for source in sources { source.sink.gate.open() }
-        }
-        for source in sources {
-            let routes = new.routes(from: source.configuration.name).compactMap {
-                try? RouteRecordBuilder($0, sourceKey: source.configuration.key)
+            for source in paused { source.sink.gate.open() }
+            if isDrained {
+                // Everything it held is answered for: closing only ends its report streams.
+                await old.close(timeout: .seconds(1))
+            } else {
+                logger.warning(
+                    "The replaced producer could not deliver everything within the reload; it goes on in the background (order between its records and the new producer's is not kept)"
+                )
+                retiringProducers.append(old)
             }
-            source.sink.rewire { $0.routes = routes }
+        } else {
+            for source in sources {
+                let routes = routeBuilders(for: source.configuration)
+                source.sink.rewire { $0.routes = routes }
+            }
         }
+        pruneRetiring()
         for name in diff.startedSources {
             guard let source = new.sources.first(where: { $0.name == name }) else { continue }
             start(source, tasks: &tasks)
@@ -220,69 +248,95 @@ struct PipelineRuntime {
         return diff
     }
 
-    /// Stops one source, waits for its records to be answered for, and moves its counts to
-    /// the retired totals.
-    private func retire(_ source: RunningSource, deadline: ContinuousClock.Instant) async {
-        source.stop.stop()
-        await source.finished.wait()
-        _ = await source.sink.waitUntilDrained(deadline: deadline)
-        source.sink.reports.finish()
+    /// How long a reload may wait for sources and the old producer.
+    static let reloadBudget: Duration = .seconds(5)
+
+    private func routeBuilders(for source: SourceConfiguration) -> [RouteRecordBuilder] {
+        // The configuration was validated: its regexes compile.
+        configuration.routes(from: source.name).compactMap { try? RouteRecordBuilder($0, sourceKey: source.key) }
+    }
+
+    /// Retired sources that are done and fully answered for leave the live set; their counts
+    /// stay in the totals.
+    private mutating func pruneRetiring() {
+        let done = retiring.filter { $0.finished.isDone && $0.sink.outstandingRecords == 0 }
+        guard !done.isEmpty else { return }
+        retiring.removeAll { source in done.contains { $0.id == source.id } }
         live.withLockedValue { state in
-            state.sinks.removeAll { $0 === source.sink }
-            state.retired = PipelineStatus.collect([source.sink], base: state.retired)
-            state.retired.backlog = 0
+            for source in done {
+                state.sinks.removeAll { $0 === source.sink }
+                state.retired = PipelineStatus.collect([source.sink], base: state.retired)
+                state.retired.backlog = 0
+                // Nothing more can be reported to it; its acknowledgement task may end.
+                source.sink.reports.finish()
+            }
         }
     }
 
     // MARK: Shutdown
 
+    /// What a shutdown left.
+    struct DrainOutcome {
+        /// Records read but not delivered because the shutdown timeout ran out.
+        var undelivered: Int
+        /// Records that failed delivery over the whole run (each was logged when it failed).
+        var failed: Int
+    }
+
     /// Stops every source, delivers what was read within the shutdown timeout, closes the
-    /// producer. Returns how many records read were not delivered.
-    mutating func drain() async -> Int {
+    /// producers.
+    mutating func drain() async -> DrainOutcome {
         let timeout = configuration.agent.shutdownTimeout
         let deadline = ContinuousClock.now + timeout
+        let all = sources + retiring
+        let sinks = all.map(\.sink)
         environment.notifier.stopping(
-            status: "draining: \(PipelineStatus.collect(sources.map(\.sink), base: .init()).backlog) records in flight")
+            status: "draining: \(PipelineStatus.collect(sinks, base: .init()).backlog) records in flight")
         logger.info("Stopping: no more reading; delivering what was read", metadata: ["timeout": "\(timeout)"])
-        let failedBefore = sources.reduce(0) { $0 + $1.sink.counters.recordsFailed.load(ordering: .relaxed) }
-        for source in sources { source.stop.stop() }
-        for source in sources {
-            if await !source.finished.wait(until: deadline) {
-                // Out of time while waiting for room in the producer: give up what it holds.
-                source.sink.abandon()
-                source.task.cancel()
-                await source.finished.wait()
+        let failedBefore = sinks.reduce(0) { $0 + $1.counters.recordsFailed.load(ordering: .relaxed) }
+        for source in all { source.stop.stop() }
+        for source in all where await !source.finished.wait(until: deadline) {
+            // Out of time while waiting for room in the producer: give up what it holds.
+            source.sink.abandon()
+            source.task.cancel()
+            await source.finished.wait()
+        }
+        _ = await producer.flush(until: deadline)
+        let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
+        await withDiscardingTaskGroup { group in
+            for producer in retiringProducers + [producer] {
+                group.addTask { await producer.close(timeout: remaining) }
             }
         }
-        await producer.flush(until: deadline)
-        let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
-        await producer.close(timeout: remaining)
-        for source in sources { _ = await source.sink.waitUntilDrained(deadline: ContinuousClock.now + .seconds(1)) }
-        let failedAfter = sources.reduce(0) { $0 + $1.sink.counters.recordsFailed.load(ordering: .relaxed) }
-        let undelivered = failedAfter - failedBefore
-        let status = PipelineStatus.collect(sources.map(\.sink), base: .init())
-        if undelivered > 0 {
+        for sink in sinks { _ = await sink.waitUntilDrained(deadline: ContinuousClock.now + .seconds(1)) }
+        let failedAfter = sinks.reduce(0) { $0 + $1.counters.recordsFailed.load(ordering: .relaxed) }
+        let status = live.withLockedValue { PipelineStatus.collect($0.sinks, base: $0.retired) }
+        let outcome = DrainOutcome(undelivered: failedAfter - failedBefore, failed: status.recordsFailed)
+        if outcome.undelivered > 0 {
             logger.error(
                 "Stopped with records not delivered",
-                metadata: ["undelivered": "\(undelivered)", "delivered": "\(status.recordsAcknowledged)"])
+                metadata: ["undelivered": "\(outcome.undelivered)", "delivered": "\(status.recordsAcknowledged)"])
+        } else if outcome.failed > 0 {
+            logger.warning(
+                "Stopped; what was read at the stop was delivered, but records failed earlier (logged when they failed)",
+                metadata: ["delivered": "\(status.recordsAcknowledged)", "failed": "\(outcome.failed)"])
         } else {
             logger.info(
                 "Stopped; every record read was delivered", metadata: ["delivered": "\(status.recordsAcknowledged)"])
         }
-        return undelivered
+        return outcome
     }
 }
 
 extension KafkaProducer {
-    /// `flush()`, bounded: returns at `deadline` even if records are still in flight (close then
-    /// fails them).
-    fileprivate func flush(until deadline: ContinuousClock.Instant) async {
+    /// `flush()`, bounded: returns false at `deadline` if records are still in flight (the flush
+    /// goes on; close then fails what is left).
+    fileprivate func flush(until deadline: ContinuousClock.Instant) async -> Bool {
         let done = Completion()
-        let flushing = Task {
+        Task {
             await self.flush()
             done.signal()
         }
-        _ = await done.wait(until: deadline)
-        _ = flushing
+        return await done.wait(until: deadline)
     }
 }

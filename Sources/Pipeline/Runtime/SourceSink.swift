@@ -144,6 +144,19 @@ public final class SourceSink: Sendable {
                 case .producerClosed?, .cancelled?:
                     giveUp(records.count - start, firstID: firstID + UInt64(start))
                     return
+                case .metadataTimeout? where failure?.brokerErrorCode == nil:
+                    // No broker said anything about the topic: they are unreachable, which is
+                    // backpressure too. (A broker's error for the topic drops the record below.)
+                    if state.withLockedValue({ $0.isAbandoned }) {
+                        giveUp(records.count - start, firstID: firstID + UInt64(start))
+                        return
+                    }
+                    waits += 1
+                    if waits == 1 || waits % 10 == 0 {
+                        logger.warning(
+                            "No broker answers with the topic's metadata; reading waits",
+                            metadata: ["topic": "\(records[start].topic)", "error": "\(failure?.message ?? "")"])
+                    }
                 default:
                     // This record cannot be sent (too large, its topic unknown after max.block.ms…).
                     logger.error(

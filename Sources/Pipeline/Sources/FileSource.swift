@@ -46,7 +46,9 @@ struct FileSource: RecordSource {
     func run(into sink: SourceSink, stop: StopSignal) async throws -> Bool {
         var open: [String: OpenFile] = [:]
         var nextGlob = ContinuousClock.now
-        var isFirstScan = true
+        // start_at applies to the files there at the agent's start; a source restarted by a
+        // reload treats every file it does not know as new.
+        var isFirstScan = positions.beginScanning(configuration.name)
         while !stop.isStopped {
             if ContinuousClock.now >= nextGlob {
                 discover(into: &open, isFirstScan: isFirstScan)
@@ -88,9 +90,11 @@ struct FileSource: RecordSource {
             file.offset += Int64(chunk.readableBytes)
             sink.counters.bytesRead.wrappingIncrement(by: chunk.readableBytes, ordering: .relaxed)
             let lines = file.framer.feed(chunk)
+            // Recorded before the hand-over: a successor started by a reload while this read
+            // still waits for room must begin after it, and this read is delivered regardless.
+            positions.set(file.identity, lines.endOffset)
             await sink.accept(
                 lines, position: SourcePosition(path: file.path, file: file.identity, offset: lines.endOffset))
-            positions.set(file.identity, lines.endOffset)
         }
         return progressed
     }
@@ -111,6 +115,11 @@ struct FileSource: RecordSource {
     private func discover(into open: inout [String: OpenFile], isFirstScan: Bool) {
         let matches = Set(settings.include.flatMap(Self.glob)).filter { !isExcluded($0) }
         for path in matches.sorted() where open[path] == nil {
+            // One file under two matching names (a rotated name, a link): read it once.
+            var status = stat()
+            guard stat(path, &status) == 0 else { continue }
+            let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+            guard !open.values.contains(where: { $0.identity == identity }) else { continue }
             // Files present at start follow start_at; files that appear later are new, and
             // every line of theirs is wanted.
             let startAtEnd = isFirstScan && settings.startAt == .end
@@ -124,12 +133,16 @@ struct FileSource: RecordSource {
             guard let file = open[path] else { continue }
             var status = stat()
             if fstat(file.descriptor, &status) == 0, Int64(status.st_size) > file.offset { continue }
+            // A deleted file's inode may be reused by a new file, which must not inherit its offset.
+            if status.st_nlink == 0 { positions.remove(file.identity) }
             open[path] = nil
         }
     }
 
     private func openFile(_ path: String, startAtEnd: Bool) -> OpenFile? {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO matched by a glob must not block the open (it is then refused as
+        // not a regular file); on regular files the flag changes nothing.
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
             logger.warning(
                 "Cannot open file", metadata: ["path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
@@ -143,6 +156,7 @@ struct FileSource: RecordSource {
         let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
         var offset: Int64 = startAtEnd ? Int64(status.st_size) : 0
         if let known = positions.get(identity), known <= Int64(status.st_size) { offset = known }
+        positions.set(identity, offset)
         lseek(descriptor, off_t(offset), SEEK_SET)
         return OpenFile(
             path: path, identity: identity, descriptor: descriptor, framing: configuration.framing, offset: offset)
@@ -168,8 +182,12 @@ struct FileSource: RecordSource {
 /// Read positions by file identity, shared by the file sources of one agent run: a source
 /// restarted by a reload resumes where its predecessor left each file.
 final class FilePositions: Sendable {
-    private let positions = NIOLockedValueBox<[FileIdentity: Int64]>([:])
+    private let state = NIOLockedValueBox<(offsets: [FileIdentity: Int64], scanned: Set<String>)>(([:], []))
 
-    func get(_ identity: FileIdentity) -> Int64? { positions.withLockedValue { $0[identity] } }
-    func set(_ identity: FileIdentity, _ offset: Int64) { positions.withLockedValue { $0[identity] = offset } }
+    func get(_ identity: FileIdentity) -> Int64? { state.withLockedValue { $0.offsets[identity] } }
+    func set(_ identity: FileIdentity, _ offset: Int64) { state.withLockedValue { $0.offsets[identity] = offset } }
+    func remove(_ identity: FileIdentity) { _ = state.withLockedValue { $0.offsets.removeValue(forKey: identity) } }
+
+    /// Whether this is the first time a source of this name scans its globs in this run.
+    func beginScanning(_ source: String) -> Bool { state.withLockedValue { $0.scanned.insert(source).inserted } }
 }

@@ -28,17 +28,20 @@ struct UnixSocketSource: RecordSource {
     func run(into sink: SourceSink, stop: StopSignal) async throws -> Bool {
         let created = activatedDescriptor == nil ? settings.path : nil
         if let created { try prepare(created) }
-        defer { if let created { unlink(created) } }
+        let ownSocket = SocketFile()
+        // Only the socket this run created is removed: a successor started by a reload may
+        // already have bound a new one at the same path.
+        defer { if let created { ownSocket.removeIfStillOurs(created) } }
         switch settings.socketType {
-        case .stream: try await runStream(sink: sink, stop: stop, created: created)
-        case .datagram: try await runDatagram(sink: sink, stop: stop, created: created)
+        case .stream: try await runStream(sink: sink, stop: stop, created: created, ownSocket: ownSocket)
+        case .datagram: try await runDatagram(sink: sink, stop: stop, created: created, ownSocket: ownSocket)
         }
         return false
     }
 
     // MARK: Stream
 
-    private func runStream(sink: SourceSink, stop: StopSignal, created: String?) async throws {
+    private func runStream(sink: SourceSink, stop: StopSignal, created: String?, ownSocket: SocketFile) async throws {
         let initializer: @Sendable (Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, Never>> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
@@ -51,7 +54,13 @@ struct UnixSocketSource: RecordSource {
         } else {
             server = try await bootstrap.bind(
                 unixDomainSocketPath: settings.path!, childChannelInitializer: initializer)
-            try applyOwnership(created!)
+            ownSocket.bound(created!)
+            do {
+                try applyOwnership(created!)
+            } catch {
+                try? await server.channel.close()
+                throw error
+            }
         }
         logger.info("Listening", metadata: ["path": "\(path)", "socket_type": "stream"])
         let serverChannel = server.channel
@@ -61,7 +70,9 @@ struct UnixSocketSource: RecordSource {
         // Open connections, closed together at a stop; each leaves the set when it ends, so a
         // long-running agent does not accumulate one entry per connection it ever had.
         let open = OpenChannels()
-        stop.onStop { open.closeAll() }
+        // At a stop, connections are read until they go quiet (what their writers sent before
+        // the stop is taken), then closed.
+        stop.onStop { Task { await open.closeWhenIdle(idle: .milliseconds(200), atMost: .seconds(1)) } }
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections {
@@ -76,6 +87,7 @@ struct UnixSocketSource: RecordSource {
                         do {
                             try await connection.executeThenClose { inbound, _ in
                                 for try await chunk in inbound {
+                                    open.touch(channel)
                                     sink.counters.bytesRead.wrappingIncrement(
                                         by: chunk.readableBytes, ordering: .relaxed)
                                     let lines = framer.feed(chunk)
@@ -106,20 +118,30 @@ struct UnixSocketSource: RecordSource {
     /// datagram channel cannot take the unnamed peer addresses of typical writers (logger(1),
     /// syslog(3)). One datagram is one read; MSG_TRUNC tells its full length, so an over-long
     /// one is counted even when the kernel cut it.
-    private func runDatagram(sink: SourceSink, stop: StopSignal, created: String?) async throws {
+    private func runDatagram(sink: SourceSink, stop: StopSignal, created: String?, ownSocket: SocketFile) async throws {
         let descriptor: CInt
         if let activated = activatedDescriptor {
             descriptor = activated
         } else {
             descriptor = try Self.bindDatagram(settings.path!, source: configuration.name)
-            try applyOwnership(created!)
+            ownSocket.bound(created!)
         }
         defer { close(descriptor) }
+        if activatedDescriptor == nil { try applyOwnership(created!) }
         logger.info("Listening", metadata: ["path": "\(path)", "socket_type": "datagram"])
         let capacity = configuration.framing.maxRecordBytes + 1
         var offset: Int64 = 0
-        while !stop.isStopped {
-            guard let (data, length) = try await reader.receive(descriptor, capacity: capacity) else { continue }
+        // After a stop, what is already queued is still read, for up to a second.
+        var drainUntil: ContinuousClock.Instant?
+        while true {
+            if stop.isStopped {
+                drainUntil = drainUntil ?? ContinuousClock.now + .seconds(1)
+                if ContinuousClock.now >= drainUntil! { break }
+            }
+            guard let (data, length) = try await reader.receive(descriptor, capacity: capacity) else {
+                if stop.isStopped { break }
+                continue
+            }
             sink.counters.bytesRead.wrappingIncrement(by: length, ordering: .relaxed)
             var framer = LineFramer(settings: configuration.framing, startOffset: offset)
             var lines = framer.feed(data)
@@ -209,28 +231,63 @@ struct UnixSocketSource: RecordSource {
     }
 }
 
-/// The channels of a stream source's open connections.
+/// The channels of a stream source's open connections, with when each last delivered data.
 final class OpenChannels: Sendable {
-    private let state = NIOLockedValueBox<(closed: Bool, channels: [ObjectIdentifier: any Channel])>((false, [:]))
+    private struct Entry {
+        var channel: any Channel
+        var lastRead: ContinuousClock.Instant
+    }
 
-    /// Adds a channel; false when the set was already closed (the channel should be closed).
+    private let state = NIOLockedValueBox<(closed: Bool, entries: [ObjectIdentifier: Entry])>((false, [:]))
+
+    /// Adds a channel; false when the set is closing (the channel should be closed).
     func insert(_ channel: any Channel) -> Bool {
         state.withLockedValue { state in
             guard !state.closed else { return false }
-            state.channels[ObjectIdentifier(channel)] = channel
+            state.entries[ObjectIdentifier(channel)] = Entry(channel: channel, lastRead: .now)
             return true
         }
     }
 
-    func remove(_ channel: any Channel) {
-        _ = state.withLockedValue { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    func touch(_ channel: any Channel) {
+        state.withLockedValue { $0.entries[ObjectIdentifier(channel)]?.lastRead = .now }
     }
 
-    func closeAll() {
-        let channels = state.withLockedValue { state -> [any Channel] in
-            state.closed = true
-            return Array(state.channels.values)
+    func remove(_ channel: any Channel) {
+        _ = state.withLockedValue { $0.entries.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Closes each channel once nothing came on it for `idle`, and every one after `atMost`.
+    func closeWhenIdle(idle: Duration, atMost: Duration) async {
+        let deadline = ContinuousClock.now + atMost
+        state.withLockedValue { $0.closed = true }
+        while true {
+            let now = ContinuousClock.now
+            let (quiet, remaining) = state.withLockedValue { state -> ([any Channel], Int) in
+                let quiet = state.entries.filter { now >= deadline || now - $0.value.lastRead >= idle }
+                for key in quiet.keys { state.entries[key] = nil }
+                return (quiet.values.map(\.channel), state.entries.count)
+            }
+            for channel in quiet { channel.close(promise: nil) }
+            if remaining == 0 { return }
+            try? await Task.sleep(for: .milliseconds(20))
         }
-        for channel in channels { channel.close(promise: nil) }
+    }
+}
+
+/// The socket file one run created, known by its inode.
+final class SocketFile: Sendable {
+    private let inode = NIOLockedValueBox<UInt64?>(nil)
+
+    func bound(_ path: String) {
+        var status = stat()
+        if lstat(path, &status) == 0 { inode.withLockedValue { $0 = UInt64(status.st_ino) } }
+    }
+
+    func removeIfStillOurs(_ path: String) {
+        var status = stat()
+        guard let ours = inode.withLockedValue({ $0 }), lstat(path, &status) == 0, UInt64(status.st_ino) == ours
+        else { return }
+        unlink(path)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Pipeline
 import PipelineConfig
 
 /// `tributary validate`: checks a pipeline file as `run` would, without starting anything.
@@ -8,9 +9,11 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Check a pipeline file without running it.",
         discussion: """
             Reads the file with the environment's variables, checks every key, value, regular \
-            expression, template and producer setting, and the routes against the sources. \
-            Prints one line per problem (file:line:column: key.path: message) and exits 1, or \
-            prints a summary and exits 0. systemd's ExecStartPre= and ExecReload= run it.
+            expression, template and producer setting, and the routes against the sources; then \
+            what starting would meet on this machine (socket directories, files in a socket's \
+            way, owners and groups). Prints one line per problem (file:line:column: key.path: \
+            message) and exits 1, or prints a summary and exits 0. systemd's ExecStartPre= and \
+            ExecReload= run it.
             """)
 
     @Option(name: [.short, .long], help: "The pipeline file.")
@@ -27,11 +30,18 @@ struct ValidateCommand: ParsableCommand {
             printError(error.description)
             throw ExitCode(1)
         }
+        let problems = PipelinePreflight.problems(configuration)
+        guard problems.isEmpty else {
+            for problem in problems { printError("\(config): \(problem)") }
+            throw ExitCode(1)
+        }
         guard !quiet else { return }
         print("\(config): valid")
         for source in configuration.sources {
-            let routes = configuration.routes(from: source.name).map(\.topic.text)
-            print("  source \(source.name) (\(source.typeName)) → \(routes.joined(separator: ", "))")
+            print("  source \(source.name) (\(source.typeName))")
+        }
+        for route in configuration.routes {
+            print("  route \(route.name): \(route.from.joined(separator: ", ")) → \(route.topic.text)")
         }
     }
 }

@@ -13,7 +13,11 @@ final class AgentProcess: @unchecked Sendable {
     let directory: URL
     let configPath: URL
     let process = Process()
-    let stdin = Pipe()
+    /// stdin's pipe, made here rather than by Foundation so that the test keeps the read end:
+    /// what the agent did not read can be read back after it exits. Both ends close on exec;
+    /// the child gets the read end as its fd 0.
+    let stdinRead: CInt
+    let stdinWrite: CInt
     let stderrPath: URL
     let notifications: NotifyListener
 
@@ -39,6 +43,11 @@ final class AgentProcess: @unchecked Sendable {
         stderrPath = directory.appendingPathComponent("stderr.log")
         FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
         notifications = try NotifyListener(path: directory.appendingPathComponent("notify.sock").path)
+        var ends: [CInt] = [0, 0]
+        guard pipe(&ends) == 0 else { throw POSIXError(.EMFILE) }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        stdinRead = ends[0]
+        stdinWrite = ends[1]
         let command = [Self.executable.path, "run", "--config", configPath.path, "--log-level", "debug"] + arguments
         process.executableURL = URL(fileURLWithPath: (launcher + command)[0])
         process.arguments = Array((launcher + command).dropFirst())
@@ -54,7 +63,7 @@ final class AgentProcess: @unchecked Sendable {
         process.environment = variables
         // A write to the stdin of an agent that exited must fail, not kill the test process.
         Glibc.signal(SIGPIPE, SIG_IGN)
-        process.standardInput = stdin
+        process.standardInput = FileHandle(fileDescriptor: stdinRead, closeOnDealloc: false)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: stderrPath)
         try process.run()
@@ -63,18 +72,29 @@ final class AgentProcess: @unchecked Sendable {
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         notifications.close()
+        close(stdinRead)
+        if !isStdinClosed { close(stdinWrite) }
     }
 
     var stderr: String { (try? String(contentsOf: stderrPath, encoding: .utf8)) ?? "" }
 
-    /// Writes to the agent's stdin; false once the agent no longer reads it.
-    @discardableResult
-    func write(_ text: String) -> Bool {
-        (try? stdin.fileHandleForWriting.write(contentsOf: Data(text.utf8))) != nil
+    /// Writes to the agent's stdin (blocking while the pipe is full).
+    func write(_ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let count = bytes.withUnsafeBytes { Glibc.write(stdinWrite, $0.baseAddress, $0.count) }
+            guard count > 0 else { return }
+            bytes = bytes.dropFirst(count)
+        }
     }
 
+    private var isStdinClosed = false
+
+    /// Ends the agent's stdin (EOF).
     func closeStdin() {
-        try? stdin.fileHandleForWriting.close()
+        guard !isStdinClosed else { return }
+        isStdinClosed = true
+        close(stdinWrite)
     }
 
     func signal(_ number: Int32) {
@@ -129,12 +149,21 @@ final class AgentProcess: @unchecked Sendable {
             }
         }
         var result: [Int: Int] = [:]
-        let table = (try? String(contentsOfFile: "/proc/\(pid)/net/tcp", encoding: .utf8)) ?? ""
-        for line in table.split(separator: "\n").dropFirst() {
+        // Brokers advertised as "localhost" may be reached over IPv6: both tables count. Read to
+        // EOF: /proc files report size 0, and a size-based read can stop early.
+        let table = ["tcp", "tcp6"].map { name -> String in
+            guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/net/\(name)") else { return "" }
+            defer { try? handle.close() }
+            var data = Data()
+            while let chunk = try? handle.read(upToCount: 65_536), !chunk.isEmpty { data.append(chunk) }
+            return String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst().joined(separator: "\n")
+        }.joined(separator: "\n")
+        for line in table.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count > 9, fields[3] == "01", inodes.contains(String(fields[9])) else { continue }
-            let remote = fields[2].split(separator: ":")
-            if remote.count == 2, let port = Int(remote[1], radix: 16) { result[port, default: 0] += 1 }
+            if let port = fields[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) }) {
+                result[port, default: 0] += 1
+            }
         }
         return result
     }

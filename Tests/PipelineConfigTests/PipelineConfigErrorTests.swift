@@ -10,6 +10,19 @@ struct PipelineConfigErrorTests {
         var text: String
         var expected: [String]
         var environment: [String: String] = [:]
+        /// The code of the (first) error.
+        var code: PipelineConfigError.Code {
+            let classes: [(String, PipelineConfigError.Code)] = [
+                ("syntax", .syntax), ("unknown", .unknownKey), ("key of another", .unknownKey),
+                ("duplicate", .duplicateKey), ("wrong", .wrongType), ("missing", .missingField),
+                ("invalid choice", .invalidValue), ("bad regex", .badRegex), ("regex without", .invalidValue),
+                ("bad template", .badTemplate), ("unknown producer", .unknownSetting),
+                ("producer-wide", .unknownSetting), ("contradiction: unknown source", .invalidValue),
+                ("contradiction: key policy", .missingField), ("contradiction", .contradiction),
+                ("unset", .unsetVariable),
+            ]
+            return classes.sorted { $0.0.count > $1.0.count }.first { name.hasPrefix($0.0) }!.1
+        }
         var testDescription: String { name }
     }
 
@@ -124,6 +137,13 @@ struct PipelineConfigErrorTests {
                 "pipeline.yaml:8:12: routes[0].topic: the topic uses {{ json.app }}, which a record may lack; set fallback_topic for those records"
             ]),
         Case(
+            name: "contradiction: a template field that cannot be in a topic name",
+            text: Minimal.kafka + "\n" + Minimal.sources
+                + "\nroutes:\n  - from: [console]\n    topic: 'logs-{{ timestamp }}'\n",
+            expected: [
+                "pipeline.yaml:8:12: routes[0].topic: a topic name cannot hold {{ timestamp }} (it has characters Kafka refuses in topic names); use source, host or json fields"
+            ]),
+        Case(
             name: "contradiction: two routes, one topic, different settings",
             text: Minimal.kafka + "\n" + Minimal.sources
                 + "\nroutes:\n  - from: [console]\n    topic: logs\n    producer: { acks: 1 }\n  - from: [console]\n    topic: logs\n    producer: { acks: all }\n",
@@ -159,6 +179,11 @@ struct PipelineConfigErrorTests {
 
     @Test(arguments: cases) func reportsExactly(_ example: Case) {
         #expect(errors(example.text, environment: example.environment) == example.expected)
+        do {
+            _ = try parse(example.text, environment: example.environment)
+        } catch {
+            #expect(error.errors.first?.code == example.code, "\(error.errors.first?.code.description ?? "none")")
+        }
     }
 
     @Test func everyProblemOfAFileIsListed() {

@@ -15,14 +15,16 @@ struct RouteRecordBuilderTests {
     }
 
     /// The records one route makes of `lines`, and what building them counted.
-    static func build(_ routes: String, _ lines: [String]) throws -> ([KafkaProducerRecord], RouteRecordBuilder.Tally) {
+    static func build(
+        _ routes: String, _ lines: [String], sourceKey: KeyExtraction? = nil, path: String? = "/run/app.sock"
+    ) throws -> ([KafkaProducerRecord], RouteRecordBuilder.Tally) {
         let configuration = try configuration(routes)
-        let builder = try RouteRecordBuilder(configuration.routes[0], sourceKey: nil)
+        let builder = try RouteRecordBuilder(configuration.routes[0], sourceKey: sourceKey)
         var framer = LineFramer(settings: FramingSettings())
         let framed = framer.feed(ByteBuffer(string: lines.map { $0 + "\n" }.joined()))
         var tally = RouteRecordBuilder.Tally()
         let context = LineContext(
-            source: "app", host: "web01", path: "/run/app.sock", timestamp: 1_764_000_000_123,
+            source: "app", host: "web01", path: path, timestamp: 1_764_000_000_123,
             timestampText: LineContext.rfc3339(milliseconds: 1_764_000_000_123), lines: framed, line: framed.lines[0])
         let records = framed.lines.map { line -> KafkaProducerRecord in
             var current = context
@@ -73,6 +75,28 @@ struct RouteRecordBuilderTests {
             [#"{"app":"billing"}"#, #"{"x":1}"#, #"{"app":"bad name!"}"#])
         #expect(records.map(\.topic) == ["logs-billing", "logs-other", "logs-other"])
         #expect(tally.fallbackTopics == 2)
+    }
+
+    /// A source's key applies to its routes that set none; a route's own key wins.
+    @Test func sourceKeysAreInherited() throws {
+        let sourceKey = KeyExtraction(method: .constant("from-source"))
+        #expect(
+            try Self.build("  - from: [app]\n    topic: t\n", ["a"], sourceKey: sourceKey).0[0].key
+                == ByteBuffer(string: "from-source"))
+        #expect(
+            try Self.build("  - from: [app]\n    topic: t\n    key: { static: own }\n", ["a"], sourceKey: sourceKey).0[
+                0
+            ].key
+                == ByteBuffer(string: "own"))
+    }
+
+    /// A header whose field the record lacks (stdin has no path) is left out, not sent empty.
+    @Test func headersWithMissingFieldsAreLeftOut() throws {
+        let (records, _) = try Self.build(
+            "  - from: [app]\n    topic: t\n    headers: { file: '{{ path }}', user: '{{ json.user }}', env: prod }\n",
+            [#"{"user":"u"}"#, "plain"], path: nil)
+        #expect(records[0].headers.map(\.key) == ["user", "env"])
+        #expect(records[1].headers.map(\.key) == ["env"])
     }
 
     @Test func headersFromStaticValuesAndMetadata() throws {

@@ -116,7 +116,8 @@ public final class Pipeline: Service, Sendable {
                 runtime.startAll(tasks: &tasks)
                 let producer = runtime.producer
                 let configuration = runtime.configuration
-                tasks.addTask { [self] in await self.announceReady(producer, configuration) }
+                let started = runtime.startedSignals
+                tasks.addTask { [self] in await self.announceReady(producer, configuration, sourcesStarted: started) }
                 live.withLockedValue { $0.statusInterval = configuration.agent.statusInterval }
                 tasks.addTask { [self] in await self.reportStatus() }
                 var fatal: PipelineError?
@@ -194,9 +195,13 @@ public final class Pipeline: Service, Sendable {
         environment.notifier.ready(status: status.line)
     }
 
-    /// READY=1 once a broker answered with metadata (for a topic the routes write).
-    private func announceReady(_ producer: KafkaProducer, _ configuration: PipelineConfiguration) async {
-        if let topic = configuration.probeTopic {
+    /// READY=1 once every source reads (sockets bound, files found) and a broker answered with
+    /// metadata for a topic the routes write.
+    private func announceReady(
+        _ producer: KafkaProducer, _ configuration: PipelineConfiguration, sourcesStarted: [Completion]
+    ) async {
+        for started in sourcesStarted { await started.wait() }
+        if let topic = configuration.probeTopic(hostName: environment.hostName) {
             while !Task.isCancelled {
                 do {
                     try await producer.waitForMetadata(topic: topic, timeout: .seconds(5))

@@ -19,6 +19,8 @@ struct PipelineRuntime {
         let sink: SourceSink
         let stop: StopSignal
         let task: Task<Void, Never>
+        /// Signalled once the source reads (or has ended).
+        let started: Completion
         let finished: Completion
         /// Whether it came with the configuration the agent started with: such a source that
         /// cannot run stops the agent (systemd then reports it); one added by a reload is logged.
@@ -72,6 +74,9 @@ struct PipelineRuntime {
 
     // MARK: Starting and ending sources
 
+    /// Signalled when every source started by `startAll` reads (or has ended).
+    var startedSignals: [Completion] { sources.map(\.started) }
+
     mutating func startAll(tasks: inout DiscardingTaskGroup) {
         for source in configuration.sources { start(source, tasks: &tasks) }
         isStarting = false
@@ -86,6 +91,7 @@ struct PipelineRuntime {
             logger: logger)
         tasks.addTask { await sink.acknowledge(from: reports) }
         let stop = StopSignal()
+        let started = Completion()
         let finished = Completion()
         let events = self.events
         let logger = self.logger
@@ -98,13 +104,16 @@ struct PipelineRuntime {
             startError = error as? SourceError ?? SourceError(source: source.name, "\(error)")
         }
         let task = Task {
-            defer { finished.signal() }
+            defer {
+                started.signal()
+                finished.signal()
+            }
             guard let runner else {
                 events.yield(.sourceEnded(id: id, byItself: false, error: startError))
                 return
             }
             do {
-                let ended = try await runner.run(into: sink, stop: stop)
+                let ended = try await runner.run(into: sink, stop: stop, started: started)
                 events.yield(.sourceEnded(id: id, byItself: ended, error: nil))
             } catch {
                 let failure = error as? SourceError ?? SourceError(source: source.name, "\(error)")
@@ -114,8 +123,8 @@ struct PipelineRuntime {
         }
         sources.append(
             RunningSource(
-                id: id, configuration: source, sink: sink, stop: stop, task: task, finished: finished,
-                isInitial: isStarting))
+                id: id, configuration: source, sink: sink, stop: stop, task: task, started: started,
+                finished: finished, isInitial: isStarting))
         live.withLockedValue { $0.sinks.append(sink) }
     }
 
@@ -293,7 +302,7 @@ struct PipelineRuntime {
         environment.notifier.stopping(
             status: "draining: \(PipelineStatus.collect(sinks, base: .init()).backlog) records in flight")
         logger.info("Stopping: no more reading; delivering what was read", metadata: ["timeout": "\(timeout)"])
-        let failedBefore = sinks.reduce(0) { $0 + $1.counters.recordsFailed.load(ordering: .relaxed) }
+        let abandonedBefore = sinks.reduce(0) { $0 + $1.counters.recordsAbandoned.load(ordering: .relaxed) }
         for source in all { source.stop.stop() }
         for source in all where await !source.finished.wait(until: deadline) {
             // Out of time while waiting for room in the producer: give up what it holds.
@@ -302,16 +311,19 @@ struct PipelineRuntime {
             await source.finished.wait()
         }
         _ = await producer.flush(until: deadline)
-        let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
+        // close() turns what is left at its timeout into failed reports, so it gets what remains
+        // of the budget; the reports of those failures are read within a moment after.
+        let remaining = max(deadline - ContinuousClock.now, .milliseconds(10))
         await withDiscardingTaskGroup { group in
             for producer in retiringProducers + [producer] {
                 group.addTask { await producer.close(timeout: remaining) }
             }
         }
-        for sink in sinks { _ = await sink.waitUntilDrained(deadline: ContinuousClock.now + .seconds(1)) }
-        let failedAfter = sinks.reduce(0) { $0 + $1.counters.recordsFailed.load(ordering: .relaxed) }
+        let reportsRead = ContinuousClock.now + .milliseconds(200)
+        for sink in sinks { _ = await sink.waitUntilDrained(deadline: reportsRead) }
+        let abandonedAfter = sinks.reduce(0) { $0 + $1.counters.recordsAbandoned.load(ordering: .relaxed) }
         let status = live.withLockedValue { PipelineStatus.collect($0.sinks, base: $0.retired) }
-        let outcome = DrainOutcome(undelivered: failedAfter - failedBefore, failed: status.recordsFailed)
+        let outcome = DrainOutcome(undelivered: abandonedAfter - abandonedBefore, failed: status.recordsFailed)
         if outcome.undelivered > 0 {
             logger.error(
                 "Stopped with records not delivered",

@@ -8,6 +8,9 @@ public struct PipelineStatus: Sendable, Equatable {
     public var linesFiltered = 0
     public var keyFailures = 0
     public var linesOversized = 0
+    public var deadLettered = 0
+    public var fallbackTopics = 0
+    public var partialLinesDropped = 0
     /// Records acknowledged per second since the previous status.
     public var acknowledgedPerSecond = 0.0
     /// The last reload's problem, when it failed.
@@ -22,6 +25,9 @@ public struct PipelineStatus: Sendable, Equatable {
         if linesFiltered > 0 { text += ", filtered \(linesFiltered)" }
         if keyFailures > 0 { text += ", key failures \(keyFailures)" }
         if linesOversized > 0 { text += ", oversized \(linesOversized)" }
+        if deadLettered > 0 { text += ", dead-lettered \(deadLettered)" }
+        if fallbackTopics > 0 { text += ", to fallback topics \(fallbackTopics)" }
+        if partialLinesDropped > 0 { text += ", half lines dropped \(partialLinesDropped)" }
         if let reloadError { text += "; reload failed: \(reloadError)" }
         return text
     }
@@ -37,6 +43,9 @@ public struct PipelineStatus: Sendable, Equatable {
             status.linesFiltered += counters.linesFiltered.load(ordering: .relaxed)
             status.keyFailures += counters.keyFailures.load(ordering: .relaxed)
             status.linesOversized += counters.linesOversized.load(ordering: .relaxed)
+            status.deadLettered += counters.deadLettered.load(ordering: .relaxed)
+            status.fallbackTopics += counters.fallbackTopics.load(ordering: .relaxed)
+            status.partialLinesDropped += counters.partialLinesDropped.load(ordering: .relaxed)
             status.backlog += sink.outstandingRecords
         }
         return status

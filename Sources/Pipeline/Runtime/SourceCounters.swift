@@ -23,8 +23,11 @@ public final class SourceCounters: Sendable {
     public let recordsSent = ManagedAtomic<Int>(0)
     /// Records Kafka acknowledged.
     public let recordsAcknowledged = ManagedAtomic<Int>(0)
-    /// Records that failed delivery.
+    /// Records that failed delivery (for any reason, including those below).
     public let recordsFailed = ManagedAtomic<Int>(0)
+    /// Records given up because a shutdown ran out of time (the producer closed before
+    /// delivering them, or they never got into it).
+    public let recordsAbandoned = ManagedAtomic<Int>(0)
 
     public init() {}
 }

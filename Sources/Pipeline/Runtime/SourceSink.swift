@@ -176,6 +176,7 @@ public final class SourceSink: Sendable {
             $0.abandonedRecords += count
         }
         counters.recordsFailed.wrappingIncrement(by: count, ordering: .relaxed)
+        counters.recordsAbandoned.wrappingIncrement(by: count, ordering: .relaxed)
     }
 
     /// Reads the source's delivery reports until the stream ends (the producer closed or was
@@ -186,6 +187,9 @@ public final class SourceSink: Sendable {
             state.withLockedValue { _ = $0.acknowledger.acknowledge(report.recordIDs, failed: failed) }
             if let error = report.error {
                 counters.recordsFailed.wrappingIncrement(by: report.recordIDs.count, ordering: .relaxed)
+                if error.code == .producerClosed {
+                    counters.recordsAbandoned.wrappingIncrement(by: report.recordIDs.count, ordering: .relaxed)
+                }
                 logger.error(
                     "Records were not delivered",
                     metadata: [

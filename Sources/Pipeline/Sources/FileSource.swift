@@ -43,7 +43,7 @@ struct FileSource: RecordSource {
         deinit { close(descriptor) }
     }
 
-    func run(into sink: SourceSink, stop: StopSignal) async throws -> Bool {
+    func run(into sink: SourceSink, stop: StopSignal, started: Completion) async throws -> Bool {
         var open: [String: OpenFile] = [:]
         var nextGlob = ContinuousClock.now
         // start_at applies to the files there at the agent's start; a source restarted by a
@@ -53,6 +53,7 @@ struct FileSource: RecordSource {
             if ContinuousClock.now >= nextGlob {
                 discover(into: &open, isFirstScan: isFirstScan)
                 isFirstScan = false
+                started.signal()
                 nextGlob = ContinuousClock.now + settings.globInterval
             }
             var progressed = false

@@ -7,7 +7,8 @@ struct StdinSource: RecordSource {
     let reader: BlockingReader
     var descriptor: CInt = 0
 
-    func run(into sink: SourceSink, stop: StopSignal) async throws -> Bool {
+    func run(into sink: SourceSink, stop: StopSignal, started: Completion) async throws -> Bool {
+        started.signal()
         var framer = LineFramer(settings: configuration.framing)
         while !stop.isStopped {
             switch try await reader.read(descriptor, waitForData: true, pollInterval: .milliseconds(100)) {

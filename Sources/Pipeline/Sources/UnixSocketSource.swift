@@ -25,7 +25,7 @@ struct UnixSocketSource: RecordSource {
 
     var path: String { settings.path ?? "systemd:\(settings.systemdSocket ?? "")" }
 
-    func run(into sink: SourceSink, stop: StopSignal) async throws -> Bool {
+    func run(into sink: SourceSink, stop: StopSignal, started: Completion) async throws -> Bool {
         let created = activatedDescriptor == nil ? settings.path : nil
         if let created { try prepare(created) }
         let ownSocket = SocketFile()
@@ -33,15 +33,19 @@ struct UnixSocketSource: RecordSource {
         // already have bound a new one at the same path.
         defer { if let created { ownSocket.removeIfStillOurs(created) } }
         switch settings.socketType {
-        case .stream: try await runStream(sink: sink, stop: stop, created: created, ownSocket: ownSocket)
-        case .datagram: try await runDatagram(sink: sink, stop: stop, created: created, ownSocket: ownSocket)
+        case .stream:
+            try await runStream(sink: sink, stop: stop, started: started, created: created, ownSocket: ownSocket)
+        case .datagram:
+            try await runDatagram(sink: sink, stop: stop, started: started, created: created, ownSocket: ownSocket)
         }
         return false
     }
 
     // MARK: Stream
 
-    private func runStream(sink: SourceSink, stop: StopSignal, created: String?, ownSocket: SocketFile) async throws {
+    private func runStream(
+        sink: SourceSink, stop: StopSignal, started: Completion, created: String?, ownSocket: SocketFile
+    ) async throws {
         let initializer: @Sendable (Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, Never>> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
@@ -63,6 +67,7 @@ struct UnixSocketSource: RecordSource {
             }
         }
         logger.info("Listening", metadata: ["path": "\(path)", "socket_type": "stream"])
+        started.signal()
         let serverChannel = server.channel
         stop.onStop { serverChannel.close(promise: nil) }
         let framing = configuration.framing
@@ -118,7 +123,9 @@ struct UnixSocketSource: RecordSource {
     /// datagram channel cannot take the unnamed peer addresses of typical writers (logger(1),
     /// syslog(3)). One datagram is one read; MSG_TRUNC tells its full length, so an over-long
     /// one is counted even when the kernel cut it.
-    private func runDatagram(sink: SourceSink, stop: StopSignal, created: String?, ownSocket: SocketFile) async throws {
+    private func runDatagram(
+        sink: SourceSink, stop: StopSignal, started: Completion, created: String?, ownSocket: SocketFile
+    ) async throws {
         let descriptor: CInt
         if let activated = activatedDescriptor {
             descriptor = activated
@@ -129,6 +136,7 @@ struct UnixSocketSource: RecordSource {
         defer { close(descriptor) }
         if activatedDescriptor == nil { try applyOwnership(created!) }
         logger.info("Listening", metadata: ["path": "\(path)", "socket_type": "datagram"])
+        started.signal()
         let capacity = configuration.framing.maxRecordBytes + 1
         var offset: Int64 = 0
         // After a stop, what is already queued is still read, for up to a second.
@@ -208,8 +216,14 @@ struct UnixSocketSource: RecordSource {
                 "cannot set mode \(String(settings.mode, radix: 8)) on \(path): \(String(cString: strerror(errno)))")
         }
         guard settings.owner != nil || settings.group != nil else { return }
-        let user = try settings.owner.map(Self.userID) ?? uid_t.max
-        let groupID = try settings.group.map(Self.groupID) ?? gid_t.max
+        let user: uid_t
+        let groupID: gid_t
+        do {
+            user = try settings.owner.map(Self.userID) ?? uid_t.max
+            groupID = try settings.group.map(Self.groupID) ?? gid_t.max
+        } catch {
+            throw SourceError(source: configuration.name, (error as? SourceError)?.message ?? "\(error)")
+        }
         guard chown(path, user, groupID) == 0 else {
             throw SourceError(
                 source: configuration.name,
@@ -220,13 +234,17 @@ struct UnixSocketSource: RecordSource {
 
     static func userID(_ name: String) throws -> uid_t {
         if let number = uid_t(name) { return number }
-        guard let entry = getpwnam(name) else { throw SourceError(source: "", "no user named \(name)") }
+        guard let entry = getpwnam(name) else {
+            throw SourceError(source: "", "owner \(name) is not a user of this machine")
+        }
         return entry.pointee.pw_uid
     }
 
     static func groupID(_ name: String) throws -> gid_t {
         if let number = gid_t(name) { return number }
-        guard let entry = getgrnam(name) else { throw SourceError(source: "", "no group named \(name)") }
+        guard let entry = getgrnam(name) else {
+            throw SourceError(source: "", "group \(name) is not a group of this machine")
+        }
         return entry.pointee.gr_gid
     }
 }

@@ -50,11 +50,26 @@ extension PipelineConfiguration {
         try kafka.producerConfiguration(topics: topicConfigurations())
     }
 
-    /// A topic the routes are sure to write, to learn whether the brokers answer; nil when
-    /// every topic is a template without a fallback.
-    public var probeTopic: String? {
+    /// A topic the routes are sure to write, to learn whether the brokers answer: a fixed topic
+    /// or fallback, or a template over `source` and `host` rendered for the route's first
+    /// source. Nil when every topic depends on the records' contents.
+    public func probeTopic(hostName: String) -> String? {
         for route in routes {
             if let topic = route.topic.constant ?? route.fallbackTopic { return topic }
+        }
+        for route in routes {
+            guard let source = route.from.first else { continue }
+            var topic = ""
+            for part in route.topic.parts {
+                switch part {
+                case .literal(let text): topic += text
+                case .field(.source): topic += source
+                case .field(.host): topic += hostName
+                case .field: topic = ""
+                }
+                if topic.isEmpty { break }
+            }
+            if !topic.isEmpty { return topic }
         }
         return nil
     }

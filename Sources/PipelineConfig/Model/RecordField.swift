@@ -45,6 +45,15 @@ public enum RecordField: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether the field's values can be part of a topic name: a path has `/`, a timestamp `:`,
+    /// an offset changes with every record, a message is anything.
+    public var fitsTopicNames: Bool {
+        switch self {
+        case .source, .host, .json: true
+        case .path, .offset, .timestamp, .message: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .source: "source"

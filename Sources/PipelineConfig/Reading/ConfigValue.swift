@@ -76,7 +76,7 @@ struct ConfigValue {
     func duration() -> Duration? {
         guard let text = scalarText(expecting: "a duration such as 30s") else { return nil }
         guard let value = ConfigUnits.duration(text) else {
-            fail(.invalidValue, "expected a duration such as 500ms, 30s or 5m, got \"\(text)\"")
+            fail(.wrongType, "expected a duration such as 500ms, 30s or 5m, got \"\(text)\"")
             return nil
         }
         return value
@@ -86,7 +86,7 @@ struct ConfigValue {
     func byteCount(in range: ClosedRange<Int>) -> Int? {
         guard let text = scalarText(expecting: "a byte count such as 1MiB") else { return nil }
         guard let value = ConfigUnits.byteCount(text) else {
-            fail(.invalidValue, "expected a byte count such as 65536, 512KiB or 1MiB, got \"\(text)\"")
+            fail(.wrongType, "expected a byte count such as 65536, 512KiB or 1MiB, got \"\(text)\"")
             return nil
         }
         guard range.contains(value) else {

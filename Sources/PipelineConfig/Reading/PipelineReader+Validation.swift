@@ -30,6 +30,14 @@ extension PipelineReader {
                 }
             }
             if let topicValue = route.mapping["topic"] {
+                let unfit = config.topic.fields.filter { !$0.fitsTopicNames }
+                if !unfit.isEmpty {
+                    topicValue.fail(
+                        .contradiction,
+                        "a topic name cannot hold \(unfit.map { "{{ \($0) }}" }.joined(separator: ", ")) (it has characters Kafka refuses in topic names); use source, host or json fields"
+                    )
+                    continue
+                }
                 let missable = config.topic.fields.filter { !$0.isAlwaysPresent }
                 if !missable.isEmpty && config.fallbackTopic == nil {
                     topicValue.fail(

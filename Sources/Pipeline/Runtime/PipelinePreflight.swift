@@ -1,0 +1,38 @@
+import PipelineConfig
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The checks of a pipeline against this machine that `run` would fail on at start, so that
+/// `validate` (systemd's ExecStartPre= and ExecReload=) finds them first: socket directories,
+/// files in a socket's way, owners and groups.
+public enum PipelinePreflight {
+    /// One line per problem, naming the source; empty when the pipeline can start here.
+    public static func problems(_ configuration: PipelineConfiguration) -> [String] {
+        var problems: [String] = []
+        for source in configuration.sources {
+            guard case .unixSocket(let settings) = source.kind, settings.systemdSocket == nil,
+                let path = settings.path
+            else { continue }
+            let place = "source \(source.name)"
+            let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+            var status = stat()
+            if stat(directory.isEmpty ? "/" : directory, &status) != 0 || (status.st_mode & S_IFMT) != S_IFDIR {
+                problems.append("\(place): the directory of \(path) does not exist")
+            } else if access(directory.isEmpty ? "/" : directory, W_OK | X_OK) != 0 {
+                problems.append("\(place): cannot create \(path): no write permission in \(directory)")
+            }
+            if lstat(path, &status) == 0, (status.st_mode & S_IFMT) != S_IFSOCK {
+                problems.append("\(place): \(path) exists and is not a socket; refusing to replace it")
+            }
+            if let owner = settings.owner, (try? UnixSocketSource.userID(owner)) == nil {
+                problems.append("\(place): owner \(owner) is not a user of this machine")
+            }
+            if let group = settings.group, (try? UnixSocketSource.groupID(group)) == nil {
+                problems.append("\(place): group \(group) is not a group of this machine")
+            }
+        }
+        return problems
+    }
+}

@@ -1,12 +1,9 @@
 """Prints what the demo delivered: per topic, each record's partition, offset, key, headers and
-value, and the codec of the stored batches. Reads with librdkafka's consumer (CRC checks on).
+value. Reads with librdkafka's consumer (CRC checks on).
 Usage: demo_show.py BOOTSTRAP TOPIC [TOPIC ...]"""
 import sys
 
 from confluent_kafka import Consumer, TopicPartition
-
-CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
-
 
 def show(bootstrap, topic):
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "demo", "enable.auto.commit": False,

@@ -293,14 +293,22 @@ extension AgentBinaryTests {
             defer { Task { await cluster.stop() } }
             let directory = try AgentProcess.makeDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
+            // WatchdogSec=0.4s: pinged every 200 ms while idle, not while delivery is stuck.
             let agent = try AgentProcess(
-                pipeline: Self.pipeline(cluster, topic: "gone", timeout: "2s"), directory: directory)
+                pipeline: Self.pipeline(cluster, topic: "gone", timeout: "2s"), directory: directory,
+                environment: ["WATCHDOG_USEC": "400000"])
             #expect(await agent.waitForNotification { $0.contains("READY=1") }, "stderr: \(agent.stderr)")
+            #expect(await agent.waitForNotification { $0 == "WATCHDOG=1" })
             try await cluster.setBrokerDown(1)
             agent.write((0..<30).map { "stuck \($0)\n" }.joined())
             #expect(
                 await agent.waitForNotification { $0.contains("backlog 30,") },
                 "\(agent.notifications.messages.suffix(3))")
+            let pings = agent.notifications.messages.filter { $0 == "WATCHDOG=1" }.count
+            try await Task.sleep(for: .seconds(1))
+            #expect(
+                agent.notifications.messages.filter { $0 == "WATCHDOG=1" }.count == pings,
+                "the watchdog was fed while nothing was delivered")
             let start = ContinuousClock.now
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit(timeout: .seconds(15)) == 1, "stderr: \(agent.stderr)")

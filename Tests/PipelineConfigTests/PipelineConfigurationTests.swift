@@ -185,3 +185,36 @@ struct ShippedPipelineTests {
             try configuration.producerConfiguration().topicConfigurations["web-access"]?.compression?.codec == .zstd)
     }
 }
+
+@Suite("README error example")
+struct ReadmeErrorExampleTests {
+    /// README shows the errors of its pipeline example with four mistakes; they are exactly what
+    /// the reader reports (a `…` in README stands for the rest of a long line).
+    @Test func theErrorsShownAreTheErrorsReported() throws {
+        let readme = try String(
+            contentsOf: PipelineConfigurationTests.repositoryRoot().appendingPathComponent("README.md"), encoding: .utf8
+        )
+        let marker = try #require(readme.range(of: "with four mistakes"))
+        let open = try #require(readme[marker.upperBound...].range(of: "```\n"))
+        let close = try #require(readme[open.upperBound...].range(of: "```"))
+        let shown = readme[open.upperBound..<close.lowerBound].split(separator: "\n").map(String.init)
+        let broken = try PipelineConfigurationTests.readmeExample()
+            .replacingOccurrences(of: "start_at: beginning", with: "start_at: begining")
+            .replacingOccurrences(of: "    mode: \"0660\"\n", with: "    mode: \"0660\"\n    max_record_byte: 4096\n")
+            .replacingOccurrences(
+                of: "producer: { compression.type: zstd, linger.ms: 50 }",
+                with: "producer: { compression.type: zstd, linger.ms: 50, buffer.memory: 1000000 }"
+            )
+            .replacingOccurrences(
+                of: "headers: { host: \"${HOSTNAME}\" }", with: "headers: { host: \"${HOSTNAME}\", team: \"${TEAM}\" }")
+        let reported = errors(broken)
+        #expect(reported.count == shown.count, "\(reported)")
+        for (line, report) in zip(shown, reported) {
+            if let ellipsis = line.firstIndex(of: "…") {
+                #expect(report.hasPrefix(line[..<ellipsis]), "\(report)")
+            } else {
+                #expect(report == line)
+            }
+        }
+    }
+}

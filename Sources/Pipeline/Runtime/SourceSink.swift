@@ -128,25 +128,23 @@ public final class SourceSink: Sendable {
                 let accepted = failure?.acceptedRecordCount ?? 0
                 counters.recordsSent.wrappingIncrement(by: accepted, ordering: .relaxed)
                 start += accepted
+                guard start < records.count else { return }
+                let wait: String?
                 switch failure?.code {
                 case .bufferExhausted?, .deliveryReportsFull?:
-                    // Backpressure, not loss: wait for room again, unless shutdown gave up.
-                    if state.withLockedValue({ $0.isAbandoned }) {
-                        giveUp(records.count - start, firstID: firstID + UInt64(start))
-                        return
-                    }
-                    waits += 1
-                    if waits == 1 || waits % 10 == 0 {
-                        logger.warning(
-                            "The producer's buffer stays full; reading waits until Kafka takes records",
-                            metadata: ["error": "\(failure?.message ?? "")"])
-                    }
+                    wait = "The producer's buffer stays full; reading waits until Kafka takes records"
+                case .metadataTimeout? where failure?.brokerErrorCode == nil:
+                    // No broker said anything about the topic: they are unreachable. (A broker's
+                    // error for the topic drops the record below.)
+                    wait = "No broker answers with the topic's metadata; reading waits"
                 case .producerClosed?, .cancelled?:
                     giveUp(records.count - start, firstID: firstID + UInt64(start))
                     return
-                case .metadataTimeout? where failure?.brokerErrorCode == nil:
-                    // No broker said anything about the topic: they are unreachable, which is
-                    // backpressure too. (A broker's error for the topic drops the record below.)
+                default:
+                    wait = nil
+                }
+                if let wait {
+                    // Backpressure, not loss: try again, unless shutdown gave up.
                     if state.withLockedValue({ $0.isAbandoned }) {
                         giveUp(records.count - start, firstID: firstID + UInt64(start))
                         return
@@ -154,10 +152,10 @@ public final class SourceSink: Sendable {
                     waits += 1
                     if waits == 1 || waits % 10 == 0 {
                         logger.warning(
-                            "No broker answers with the topic's metadata; reading waits",
+                            "\(wait)",
                             metadata: ["topic": "\(records[start].topic)", "error": "\(failure?.message ?? "")"])
                     }
-                default:
+                } else {
                     // This record cannot be sent (too large, its topic unknown after max.block.ms…).
                     logger.error(
                         "A record could not be sent and is dropped",

@@ -37,6 +37,7 @@ extension AgentBinaryTests {
                   producer: { linger.ms: 5 }
                 agent:
                   status_interval: 200ms
+                  state_dir: \(directory.path)/state
                 sources:
                   access:
                     type: file
@@ -224,6 +225,7 @@ extension AgentBinaryTests {
                 kafka:
                   bootstrap_servers: [\(cluster.bootstrapServers)]
                   producer: { linger.ms: 1 }
+                agent: { state_dir: \(directory.path)/state }
                 sources:
                   files:
                     type: file
@@ -295,6 +297,7 @@ extension AgentBinaryTests {
                 kafka:
                   bootstrap_servers: [\(cluster.bootstrapServers)]
                   producer: { linger.ms: 1 }
+                agent: { state_dir: \(directory.path)/state }
                 sources:
                   files:
                     type: file

@@ -42,6 +42,7 @@ extension AgentBinaryTests {
                   bootstrap_servers: [\(cluster.bootstrapServers)]
                   # A small buffer.memory: reading waits for Kafka (backpressure) while the signal comes.
                   producer: { linger.ms: 5, batch.size: 4096, buffer.memory: 65536 }
+                agent: { state_dir: \(directory.path)/state }
                 sources:
                   console: { type: stdin }
                   big: { type: file, include: [\(file.path)] }
@@ -386,6 +387,7 @@ extension AgentBinaryTests {
                 kafka:
                   bootstrap_servers: [\(cluster.bootstrapServers)]
                   producer: { linger.ms: 1 }
+                agent: { state_dir: \(directory.path)/state }
                 sources:
                   app: { type: file, include: [\(log.path)], poll_interval: \(poll), start_at: end }
                   console: { type: stdin }

@@ -12,6 +12,9 @@ public struct SourceAcknowledger<Position: Sendable>: Sendable {
         var count: Int
         var remaining: Int
         var position: Position
+        /// A record of it failed for a reason a later attempt could overcome (a timeout, the
+        /// producer closing): its position must not become a checkpoint.
+        var isBlocked = false
     }
 
     /// Spans not yet done, in id order; `head` skips the done ones at the front.
@@ -27,6 +30,9 @@ public struct SourceAcknowledger<Position: Sendable>: Sendable {
     public private(set) var failedRecords = 0
     /// The furthest position every record before which is answered for.
     public private(set) var position: Position?
+    /// Positions of spans done since the last `takeCompleted()`, in read order: a source that
+    /// reads several files keeps one checkpoint per file from them.
+    private var completed: [(position: Position, isBlocked: Bool)] = []
 
     public init() {}
 
@@ -44,12 +50,13 @@ public struct SourceAcknowledger<Position: Sendable>: Sendable {
     /// Records the answer for these ids; returns the new position when it moved. Each id is
     /// answered once (the producer reports every record once); unknown ids are ignored.
     @discardableResult
-    public mutating func acknowledge(_ ids: some Sequence<UInt64>, failed: Bool) -> Position? {
+    public mutating func acknowledge(_ ids: some Sequence<UInt64>, failed: Bool, retriable: Bool = false) -> Position? {
         for id in ids {
             guard let index = spanIndex(of: id), spans[index].remaining > 0 else { continue }
             spans[index].remaining -= 1
             outstandingRecords -= 1
             if failed { failedRecords += 1 } else { acknowledgedRecords += 1 }
+            if failed && retriable { spans[index].isBlocked = true }
         }
         let before = head
         advance()
@@ -59,6 +66,7 @@ public struct SourceAcknowledger<Position: Sendable>: Sendable {
     private mutating func advance() {
         while head < spans.count, spans[head].remaining == 0 {
             position = spans[head].position
+            completed.append((spans[head].position, spans[head].isBlocked))
             head += 1
         }
         // Compact once the done prefix is both large and most of the array.
@@ -66,6 +74,13 @@ public struct SourceAcknowledger<Position: Sendable>: Sendable {
             spans.removeFirst(head)
             head = 0
         }
+    }
+
+    /// The spans done since the last call, in read order, each with whether a record of it
+    /// failed retriably (then neither it nor what follows it in its file may be checkpointed).
+    public mutating func takeCompleted() -> [(position: Position, isBlocked: Bool)] {
+        defer { completed.removeAll(keepingCapacity: true) }
+        return completed
     }
 
     /// Binary search among the live spans.

@@ -120,6 +120,7 @@ public final class Pipeline: Service, Sendable {
                 tasks.addTask { [self] in await self.announceReady(producer, configuration, sourcesStarted: started) }
                 live.withLockedValue { $0.statusInterval = configuration.agent.statusInterval }
                 tasks.addTask { [self] in await self.reportStatus() }
+                tasks.addTask { [self] in await self.writeCheckpoints() }
                 var fatal: PipelineError?
                 var inputEnded = false
                 for await event in events {
@@ -219,6 +220,18 @@ public final class Pipeline: Service, Sendable {
             metadata: ["sources": "\(configuration.sources.count)", "routes": "\(configuration.routes.count)"])
         environment.notifier.ready(status: status.line)
     }
+
+    /// Checkpoints of file sources, written once a second when they moved (and at shutdown by
+    /// `drain`).
+    private func writeCheckpoints() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.checkpointInterval)
+            guard !Task.isCancelled else { return }
+            for sink in live.withLockedValue({ $0.sinks }) { sink.saveCheckpoints() }
+        }
+    }
+
+    static let checkpointInterval: Duration = .seconds(1)
 
     /// STATUS= every `interval`, and WATCHDOG=1 while delivery makes progress (or has nothing
     /// to do), so systemd restarts an agent that is stuck, not one that is idle.

@@ -11,6 +11,18 @@ public enum PipelinePreflight {
     /// One line per problem, naming the source; empty when the pipeline can start here.
     public static func problems(_ configuration: PipelineConfiguration) -> [String] {
         var problems: [String] = []
+        if configuration.sources.contains(where: { if case .file = $0.kind { true } else { false } }) {
+            // File sources keep checkpoints there; run creates it if its parent allows.
+            let directory = configuration.agent.stateDirectory
+            let parent = String(directory[..<(directory.lastIndex(of: "/") ?? directory.startIndex)])
+            var status = stat()
+            let existing = stat(directory, &status) == 0 ? directory : (parent.isEmpty ? "/" : parent)
+            if stat(existing, &status) != 0 || (status.st_mode & S_IFMT) != S_IFDIR {
+                problems.append("agent.state_dir: \(directory) cannot be created (\(existing) is not a directory)")
+            } else if access(existing, W_OK | X_OK) != 0 {
+                problems.append("agent.state_dir: no write permission in \(existing) (file checkpoints are kept there)")
+            }
+        }
         for source in configuration.sources {
             guard case .unixSocket(let settings) = source.kind, settings.systemdSocket == nil,
                 let path = settings.path

@@ -86,9 +86,11 @@ struct PipelineRuntime {
         nextID += 1
         let id = nextID
         let reports = producer.makeDeliveryReports()
+        var store: CheckpointStore?
+        if case .file = source.kind { store = CheckpointStore(stateDirectory: configuration.agent.stateDirectory) }
         let sink = SourceSink(
             name: source.name, host: environment.hostName, wiring: wiring(for: source, reports: reports),
-            logger: logger)
+            checkpointStore: store, logger: logger)
         tasks.addTask { await sink.acknowledge(from: reports) }
         let stop = StopSignal()
         let started = Completion()
@@ -142,7 +144,8 @@ struct PipelineRuntime {
             return StdinSource(configuration: source, reader: reader, descriptor: environment.stdinDescriptor)
         case .file(let settings):
             return FileSource(
-                configuration: source, settings: settings, reader: reader, positions: positions, logger: logger)
+                configuration: source, settings: settings, reader: reader, positions: positions,
+                checkpoints: try loadCheckpoints(source.name), logger: logger)
         case .unixSocket(let settings):
             var descriptor: CInt?
             if let name = settings.systemdSocket {
@@ -160,6 +163,28 @@ struct PipelineRuntime {
                 configuration: source, settings: settings, group: group, reader: reader,
                 activatedDescriptor: descriptor,
                 logger: logger)
+        }
+    }
+
+    /// The checkpoints of a file source: a missing file is none; an unreadable or corrupt one is
+    /// moved aside and logged, and its files are read by start_at as if new (records may then
+    /// repeat; none are lost). A state directory that cannot be made stops the source.
+    private func loadCheckpoints(_ source: String) throws -> [FileIdentity: FileCheckpoint] {
+        let store = CheckpointStore(stateDirectory: configuration.agent.stateDirectory)
+        do {
+            try store.makeDirectories()
+        } catch {
+            throw SourceError(source: source, "no place for checkpoints: \(error.description)")
+        }
+        do {
+            let checkpoints = try store.load(source: source)
+            return Dictionary(checkpoints.map { ($0.identity, $0) }) { $1 }
+        } catch {
+            let aside = store.quarantine(source: source)
+            logger.error(
+                "The checkpoint file is unreadable; it is moved aside and the files are read as new",
+                metadata: ["error": "\(error.description)", "movedTo": "\(aside ?? "-")"])
+            return [:]
         }
     }
 
@@ -271,6 +296,7 @@ struct PipelineRuntime {
         let done = retiring.filter { $0.finished.isDone && $0.sink.outstandingRecords == 0 }
         guard !done.isEmpty else { return }
         retiring.removeAll { source in done.contains { $0.id == source.id } }
+        for source in done { source.sink.saveCheckpoints(force: true) }
         live.withLockedValue { state in
             for source in done {
                 state.sinks.removeAll { $0 === source.sink }
@@ -321,6 +347,7 @@ struct PipelineRuntime {
         }
         let reportsRead = ContinuousClock.now + .milliseconds(200)
         for sink in sinks { _ = await sink.waitUntilDrained(deadline: reportsRead) }
+        for sink in sinks { sink.saveCheckpoints(force: true) }
         let abandonedAfter = sinks.reduce(0) { $0 + $1.counters.recordsAbandoned.load(ordering: .relaxed) }
         let status = live.withLockedValue { PipelineStatus.collect($0.sinks, base: $0.retired) }
         let outcome = DrainOutcome(undelivered: abandonedAfter - abandonedBefore, failed: status.recordsFailed)

@@ -7,11 +7,14 @@ public struct SourcePosition: Sendable, Hashable {
     /// The file's identity, when it is a file: device and inode.
     public var file: FileIdentity?
     public var offset: Int64
+    /// For files: the content at `offset`, so a checkpoint of it can be verified later.
+    public var fingerprint: FileFingerprint?
 
-    public init(path: String?, file: FileIdentity? = nil, offset: Int64) {
+    public init(path: String?, file: FileIdentity? = nil, offset: Int64, fingerprint: FileFingerprint? = nil) {
         self.path = path
         self.file = file
         self.offset = offset
+        self.fingerprint = fingerprint
     }
 }
 

@@ -31,15 +31,36 @@ public final class SourceSink: Sendable {
         /// it still holds as not delivered.
         var isAbandoned = false
         var abandonedRecords = 0
+        /// Per file: how far every record is acknowledged (file sources only).
+        var checkpoints: [FileIdentity: FileCheckpoint] = [:]
+        /// Files with a retriably failed record: their checkpoints stay before it for this run.
+        var blockedFiles: Set<FileIdentity> = []
+        var checkpointsChanged = false
+
+        /// Turns the spans just done into checkpoints.
+        mutating func absorbCompleted() {
+            for (position, isBlocked) in acknowledger.takeCompleted() {
+                guard let identity = position.file, let path = position.path else { continue }
+                if isBlocked { blockedFiles.insert(identity) }
+                guard !blockedFiles.contains(identity) else { continue }
+                checkpoints[identity] = FileCheckpoint(
+                    identity: identity, offset: position.offset, fingerprint: position.fingerprint, path: path)
+                checkpointsChanged = true
+            }
+        }
     }
 
     private let state: NIOLockedValueBox<State>
     /// Closed while the producer is being replaced (reload); `accept` waits at it.
     let gate = SinkGate()
 
-    init(name: String, host: String, wiring: Wiring, logger: Logger) {
+    /// Where a file source's checkpoints are written; nil for other sources.
+    let checkpointStore: CheckpointStore?
+
+    init(name: String, host: String, wiring: Wiring, checkpointStore: CheckpointStore?, logger: Logger) {
         self.name = name
         self.host = host
+        self.checkpointStore = checkpointStore
         self.state = NIOLockedValueBox(State(wiring: wiring))
         var logger = logger
         logger[metadataKey: "source"] = "\(name)"
@@ -61,6 +82,47 @@ public final class SourceSink: Sendable {
 
     func abandon() {
         state.withLockedValue { $0.isAbandoned = true }
+    }
+
+    /// Starts from checkpoints read from the state directory (kept for files not read again).
+    func seedCheckpoints(_ checkpoints: [FileCheckpoint]) {
+        state.withLockedValue { state in
+            for checkpoint in checkpoints { state.checkpoints[checkpoint.identity] = checkpoint }
+        }
+    }
+
+    /// The checkpoints, when they changed since the last call (or always with `force`).
+    func takeCheckpoints(force: Bool = false) -> [FileCheckpoint]? {
+        state.withLockedValue { state in
+            guard state.checkpointsChanged || force else { return nil }
+            state.checkpointsChanged = false
+            return Array(state.checkpoints.values)
+        }
+    }
+
+    /// Writes the checkpoints if they changed (always with `force`); failures are logged, and
+    /// the next write tries again.
+    func saveCheckpoints(force: Bool = false) {
+        guard let store = checkpointStore else { return }
+        // One writer at a time: the periodic writer and shutdown's last write share the file.
+        saveLock.withLock {
+            guard let checkpoints = takeCheckpoints(force: force) else { return }
+            do {
+                try store.save(source: name, checkpoints)
+            } catch {
+                state.withLockedValue { $0.checkpointsChanged = true }
+                logger.error("Cannot write checkpoints", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private let saveLock = NIOLock()
+
+    /// Forgets a file's checkpoint (it was deleted).
+    func dropCheckpoint(_ identity: FileIdentity) {
+        state.withLockedValue { state in
+            if state.checkpoints.removeValue(forKey: identity) != nil { state.checkpointsChanged = true }
+        }
     }
 
     /// Filters, routes and enqueues one read's records; returns once the producer holds them.
@@ -98,7 +160,10 @@ public final class SourceSink: Sendable {
         if tally.fallbackTopics > 0 {
             counters.fallbackTopics.wrappingIncrement(by: tally.fallbackTopics, ordering: .relaxed)
         }
-        let firstID = state.withLockedValue { $0.acknowledger.register(count: records.count, position: position) }
+        let firstID = state.withLockedValue { state in
+            defer { state.absorbCompleted() }
+            return state.acknowledger.register(count: records.count, position: position)
+        }
         guard !records.isEmpty else { return }
         await enqueue(records, firstID: firstID, wiring: wiring)
     }
@@ -160,7 +225,10 @@ public final class SourceSink: Sendable {
                     logger.error(
                         "A record could not be sent and is dropped",
                         metadata: ["topic": "\(records[start].topic)", "error": "\(failure?.message ?? "\(error)")"])
-                    state.withLockedValue { _ = $0.acknowledger.acknowledge([firstID + UInt64(start)], failed: true) }
+                    state.withLockedValue {
+                        _ = $0.acknowledger.acknowledge([firstID + UInt64(start)], failed: true)
+                        $0.absorbCompleted()
+                    }
                     counters.recordsFailed.wrappingIncrement(ordering: .relaxed)
                     start += 1
                 }
@@ -170,8 +238,9 @@ public final class SourceSink: Sendable {
 
     private func giveUp(_ count: Int, firstID: UInt64) {
         state.withLockedValue {
-            _ = $0.acknowledger.acknowledge(firstID..<(firstID + UInt64(count)), failed: true)
+            _ = $0.acknowledger.acknowledge(firstID..<(firstID + UInt64(count)), failed: true, retriable: true)
             $0.abandonedRecords += count
+            $0.absorbCompleted()
         }
         counters.recordsFailed.wrappingIncrement(by: count, ordering: .relaxed)
         counters.recordsAbandoned.wrappingIncrement(by: count, ordering: .relaxed)
@@ -182,7 +251,13 @@ public final class SourceSink: Sendable {
     func acknowledge(from reports: KafkaDeliveryReports) async {
         for await report in reports {
             let failed = report.error != nil
-            state.withLockedValue { _ = $0.acknowledger.acknowledge(report.recordIDs, failed: failed) }
+            // Only a failure of the record itself (too large, a topic refused) lets the checkpoint
+            // pass it; after a timeout or a closing producer, a restart must send it again.
+            let retriable = failed && report.error?.isRecordSpecific == false
+            state.withLockedValue {
+                _ = $0.acknowledger.acknowledge(report.recordIDs, failed: failed, retriable: retriable)
+                $0.absorbCompleted()
+            }
             if let error = report.error {
                 counters.recordsFailed.wrappingIncrement(by: report.recordIDs.count, ordering: .relaxed)
                 if error.code == .producerClosed {

@@ -22,6 +22,8 @@ struct FileSource: RecordSource {
     /// Where each file was left, kept across reloads so a restarted source neither skips nor
     /// repeats lines.
     let positions: FilePositions
+    /// The acknowledged positions the state directory held at start, by file identity.
+    let checkpoints: [FileIdentity: FileCheckpoint]
     let logger: Logger
 
     /// One open file.
@@ -44,6 +46,7 @@ struct FileSource: RecordSource {
     }
 
     func run(into sink: SourceSink, stop: StopSignal, started: Completion) async throws -> Bool {
+        sink.seedCheckpoints(Array(checkpoints.values))
         var open: [String: OpenFile] = [:]
         var nextGlob = ContinuousClock.now
         // start_at applies to the files there at the agent's start; a source restarted by a
@@ -51,7 +54,7 @@ struct FileSource: RecordSource {
         var isFirstScan = positions.beginScanning(configuration.name)
         while !stop.isStopped {
             if ContinuousClock.now >= nextGlob {
-                discover(into: &open, isFirstScan: isFirstScan)
+                discover(into: &open, isFirstScan: isFirstScan, sink: sink)
                 isFirstScan = false
                 started.signal()
                 nextGlob = ContinuousClock.now + settings.globInterval
@@ -94,8 +97,11 @@ struct FileSource: RecordSource {
             // Recorded before the hand-over: a successor started by a reload while this read
             // still waits for room must begin after it, and this read is delivered regardless.
             positions.set(file.identity, lines.endOffset)
+            let fingerprint = FileFingerprint.read(descriptor: file.descriptor, offset: lines.endOffset)
             await sink.accept(
-                lines, position: SourcePosition(path: file.path, file: file.identity, offset: lines.endOffset))
+                lines,
+                position: SourcePosition(
+                    path: file.path, file: file.identity, offset: lines.endOffset, fingerprint: fingerprint))
         }
         return progressed
     }
@@ -113,7 +119,7 @@ struct FileSource: RecordSource {
         return openFile(file.path, startAtEnd: false)
     }
 
-    private func discover(into open: inout [String: OpenFile], isFirstScan: Bool) {
+    private func discover(into open: inout [String: OpenFile], isFirstScan: Bool, sink: SourceSink) {
         let matches = Set(settings.include.flatMap(Self.glob)).filter { !isExcluded($0) }
         for path in matches.sorted() where open[path] == nil {
             // One file under two matching names (a rotated name, a link): read it once.
@@ -135,7 +141,10 @@ struct FileSource: RecordSource {
             var status = stat()
             if fstat(file.descriptor, &status) == 0, Int64(status.st_size) > file.offset { continue }
             // A deleted file's inode may be reused by a new file, which must not inherit its offset.
-            if status.st_nlink == 0 { positions.remove(file.identity) }
+            if status.st_nlink == 0 {
+                positions.remove(file.identity)
+                sink.dropCheckpoint(file.identity)
+            }
             open[path] = nil
         }
     }
@@ -156,7 +165,22 @@ struct FileSource: RecordSource {
         }
         let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
         var offset: Int64 = startAtEnd ? Int64(status.st_size) : 0
-        if let known = positions.get(identity), known <= Int64(status.st_size) { offset = known }
+        if let known = positions.get(identity), known <= Int64(status.st_size) {
+            offset = known
+        } else if let checkpoint = checkpoints[identity] {
+            // Acknowledged before a restart: resume there, unless the content says the inode now
+            // holds another file (or this one was truncated and rewritten meanwhile).
+            if checkpoint.offset <= Int64(status.st_size),
+                checkpoint.fingerprint?.matches(descriptor: descriptor, offset: checkpoint.offset) ?? true
+            {
+                offset = checkpoint.offset
+            } else {
+                logger.warning(
+                    "The file does not hold what its checkpoint saw; reading it as a new file",
+                    metadata: ["path": "\(path)", "checkpoint": "\(checkpoint.offset)", "size": "\(status.st_size)"])
+                offset = 0
+            }
+        }
         positions.set(identity, offset)
         lseek(descriptor, off_t(offset), SEEK_SET)
         return OpenFile(

@@ -1,0 +1,201 @@
+import Foundation
+import KafkaTestCluster
+import Testing
+
+extension AgentBinaryTests {
+    /// File checkpoints across restarts: the agent resumes where Kafka acknowledged.
+    @Suite("tributary run: checkpoints across restarts")
+    struct CheckpointAgentTests {
+        static func pipeline(_ cluster: KafkaTestCluster, _ directory: URL, timeout: String = "10s") -> String {
+            """
+            kafka:
+              bootstrap_servers: [\(cluster.bootstrapServers)]
+              producer: { linger.ms: 2, max.block.ms: 500 }
+            agent:
+              state_dir: \(directory.path)/state
+              shutdown_timeout: \(timeout)
+              status_interval: 200ms
+            sources:
+              app: { type: file, include: [\(directory.path)/logs/*.log], poll_interval: 20ms }
+            routes:
+              - from: app
+                topic: lines
+            """
+        }
+
+        static func append(_ url: URL, _ lines: Range<Int>, prefix: String = "line") throws {
+            if !FileManager.default.fileExists(atPath: url.path) {
+                FileManager.default.createFile(atPath: url.path, contents: nil)
+            }
+            let handle = try FileHandle(forWritingTo: url)
+            handle.seekToEndOfFile()
+            handle.write(Data(lines.map { "\(prefix) \($0)\n" }.joined().utf8))
+            try handle.close()
+        }
+
+        static func values(_ cluster: KafkaTestCluster, count: Int) async throws -> [String] {
+            try await consumeUntil(cluster, topic: "lines", count: count).map {
+                String(decoding: $0.value ?? [], as: UTF8.self)
+            }
+        }
+
+        static func state(_ directory: URL) throws -> String {
+            let process = Process()
+            process.executableURL = AgentProcess.executable
+            process.arguments = ["state", "--config", directory.appendingPathComponent("pipeline.yaml").path]
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return text
+        }
+
+        /// A graceful stop writes the checkpoint at what Kafka acknowledged; the next start
+        /// resumes there: every line exactly once. `tributary state` shows no lag.
+        @Test func aGracefulRestartNeitherLosesNorRepeats() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 2])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            let log = logs.appendingPathComponent("app.log")
+            try Self.append(log, 0..<100)
+            let first = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            _ = try await Self.values(cluster, count: 100)
+            first.signal(SIGTERM)
+            #expect(await first.waitForExit() == 0, "stderr: \(first.stderr)")
+            let size = try FileManager.default.attributesOfItem(atPath: log.path)[.size] as! Int
+            let state = try Self.state(directory)
+            #expect(state.contains("app\t\(log.path)\t") && state.hasSuffix("\t\(size)\t\(size)\t0\n"), "\(state)")
+
+            try Self.append(log, 100..<150)
+            let second = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            let values = try await Self.values(cluster, count: 150)
+            second.signal(SIGTERM)
+            #expect(await second.waitForExit() == 0, "stderr: \(second.stderr)")
+            #expect(values.count == 150)
+            #expect(Set(values) == Set((0..<150).map { "line \($0)" }))
+        }
+
+        /// Restarted while the brokers are down: the lines wait, the checkpoint does not pass
+        /// them, and once the brokers are back a later run delivers every one.
+        @Test func aRestartWhileBrokersAreDownLosesNothing() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            let log = logs.appendingPathComponent("app.log")
+            try Self.append(log, 0..<50)
+            let first = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            _ = try await Self.values(cluster, count: 50)
+            first.signal(SIGTERM)
+            #expect(await first.waitForExit() == 0)
+
+            try Self.append(log, 50..<80)
+            try await cluster.setBrokerDown(1)
+            let during = try AgentProcess(
+                pipeline: Self.pipeline(cluster, directory, timeout: "1s"), directory: directory)
+            #expect(
+                await during.waitForNotification { $0.contains("backlog 30,") },
+                "\(during.notifications.messages.suffix(2))")
+            during.signal(SIGTERM)
+            #expect(await during.waitForExit(timeout: .seconds(15)) == 1, "stderr: \(during.stderr)")
+
+            try await cluster.setBrokerUp(1)
+            let after = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            let values = try await Self.values(cluster, count: 80)
+            after.signal(SIGTERM)
+            #expect(await after.waitForExit() == 0, "stderr: \(after.stderr)")
+            #expect(values == (0..<80).map { "line \($0)" })
+        }
+
+        /// kill -9: nothing is lost; what repeats is only what came after the last checkpoint.
+        @Test func killNineLosesNothing() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            let log = logs.appendingPathComponent("app.log")
+            try Self.append(log, 0..<3000)
+            let first = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            _ = try await Self.values(cluster, count: 3000)
+            try await Task.sleep(for: .milliseconds(1500))  // a checkpoint write or more
+            try Self.append(log, 3000..<6000)
+            try await Task.sleep(for: .milliseconds(50))
+            first.signal(SIGKILL)
+            _ = await first.waitForExit()
+            let checkpointed = try Self.state(directory)
+            let second = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            let deadline = ContinuousClock.now + .seconds(20)
+            var values: [String] = []
+            while ContinuousClock.now < deadline {
+                values = try await Self.values(cluster, count: 6000)
+                if Set(values).count == 6000 { break }
+            }
+            second.signal(SIGTERM)
+            #expect(await second.waitForExit() == 0, "stderr: \(second.stderr)")
+            #expect(Set(values) == Set((0..<6000).map { "line \($0)" }), "state before restart: \(checkpointed)")
+            // Repeats only after the checkpoint: the first 3000 lines were checkpointed.
+            let repeated = Dictionary(grouping: values) { $0 }.filter { $0.value.count > 1 }.keys
+            #expect(repeated.allSatisfy { Int($0.dropFirst(5))! >= 3000 }, "\(repeated.sorted().prefix(5))")
+        }
+
+        /// Rewritten in place while the agent was stopped (same inode, other content): the
+        /// fingerprint no longer matches, so the file is read from its start, not from the old offset.
+        @Test func aFileRewrittenWhileStoppedIsReadAsNew() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            let log = logs.appendingPathComponent("app.log")
+            try Self.append(log, 0..<10)
+            let first = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            _ = try await Self.values(cluster, count: 10)
+            first.signal(SIGTERM)
+            #expect(await first.waitForExit() == 0)
+            let handle = try FileHandle(forWritingTo: log)
+            try handle.truncate(atOffset: 0)
+            try handle.close()
+            try Self.append(log, 0..<20, prefix: "other")
+            let second = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            let values = try await Self.values(cluster, count: 30)
+            second.signal(SIGTERM)
+            #expect(await second.waitForExit() == 0, "stderr: \(second.stderr)")
+            #expect(values == (0..<10).map { "line \($0)" } + (0..<20).map { "other \($0)" })
+            #expect(second.stderr.contains("The file does not hold what its checkpoint saw"))
+        }
+
+        /// A corrupt checkpoint file is reported, moved aside, and its files read from the start:
+        /// records may repeat, none are lost.
+        @Test func aCorruptCheckpointFileIsHandledSafely() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            try Self.append(logs.appendingPathComponent("app.log"), 0..<5)
+            try FileManager.default.createDirectory(
+                at: directory.appendingPathComponent("state/checkpoints"), withIntermediateDirectories: true)
+            try "not checkpoints\n".write(
+                to: directory.appendingPathComponent("state/checkpoints/app.txt"), atomically: true, encoding: .utf8)
+            let agent = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            let values = try await Self.values(cluster, count: 5)
+            agent.signal(SIGTERM)
+            #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+            #expect(values == (0..<5).map { "line \($0)" })
+            #expect(agent.stderr.contains("The checkpoint file is unreadable; it is moved aside"))
+            let kept = try FileManager.default.contentsOfDirectory(
+                atPath: directory.appendingPathComponent("state/checkpoints").path)
+            #expect(kept.contains { $0.hasPrefix("app.txt.corrupt-") } && kept.contains("app.txt"), "\(kept)")
+        }
+    }
+}

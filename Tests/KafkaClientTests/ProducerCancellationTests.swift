@@ -50,9 +50,14 @@ struct ProducerCancellationTests {
     }
 
     /// Waits (polling) until `condition` holds, up to 10 s.
-    static func eventually(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+    /// Waits for `condition`; a test whose precondition never came fails here, not later with
+    /// a misleading expectation (a loaded machine can stall a test's start for many seconds).
+    static func eventually(
+        _ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
         while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(condition(), "the condition did not come within 60 s", sourceLocation: sourceLocation)
     }
 
     @Test func cancellingASendWaitingForMetadataEndsItAtOnce() async throws {

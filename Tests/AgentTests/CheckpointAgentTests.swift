@@ -199,3 +199,64 @@ extension AgentBinaryTests {
         }
     }
 }
+
+extension AgentBinaryTests {
+    @Suite("tributary run: multiline records")
+    struct MultilineAgentTests {
+        /// Java stack traces between single-line records arrive as one record per event, also
+        /// when the agent is stopped and started again in the middle of an event.
+        @Test func stackTracesAreOneRecordAcrossARestart() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            let log = logs.appendingPathComponent("app.log")
+            let pipeline = """
+                kafka:
+                  bootstrap_servers: [\(cluster.bootstrapServers)]
+                  producer: { linger.ms: 2 }
+                agent: { state_dir: \(directory.path)/state }
+                sources:
+                  app:
+                    type: file
+                    include: [\(logs.path)/*.log]
+                    poll_interval: 20ms
+                    multiline: { start_pattern: '^\\d{4}-\\d{2}-\\d{2} ', timeout: 30s }
+                routes:
+                  - from: app
+                    topic: lines
+                """
+            func append(_ text: String) throws {
+                if !FileManager.default.fileExists(atPath: log.path) {
+                    FileManager.default.createFile(atPath: log.path, contents: nil)
+                }
+                let handle = try FileHandle(forWritingTo: log)
+                handle.seekToEndOfFile()
+                handle.write(Data(text.utf8))
+                try handle.close()
+            }
+            try append(
+                "2026-12-02 10:00:01 INFO one\n2026-12-02 10:00:02 ERROR two\njava.lang.Error: x\n    at A.a(A.java:1)\n"
+            )
+            let first = try AgentProcess(pipeline: pipeline, directory: directory)
+            let before = try await consumeUntil(cluster, topic: "lines", count: 1)
+            #expect(before.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["2026-12-02 10:00:01 INFO one"])
+            try await Task.sleep(for: .milliseconds(1500))  // a checkpoint write while "two" is open
+            first.signal(SIGTERM)
+            #expect(await first.waitForExit() == 0, "stderr: \(first.stderr)")
+            try append("    at B.b(B.java:2)\n2026-12-02 10:00:03 INFO three\n2026-12-02 10:00:04 INFO four\n")
+            let second = try AgentProcess(pipeline: pipeline, directory: directory)
+            let records = try await consumeUntil(cluster, topic: "lines", count: 3)
+            second.signal(SIGTERM)
+            #expect(await second.waitForExit() == 0, "stderr: \(second.stderr)")
+            #expect(
+                records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [
+                    "2026-12-02 10:00:01 INFO one",
+                    "2026-12-02 10:00:02 ERROR two\njava.lang.Error: x\n    at A.a(A.java:1)\n    at B.b(B.java:2)",
+                    "2026-12-02 10:00:03 INFO three",
+                ])
+        }
+    }
+}

@@ -218,3 +218,40 @@ struct ReadmeErrorExampleTests {
         }
     }
 }
+
+@Suite("multiline settings")
+struct MultilineSettingsTests {
+    static func source(_ multiline: String) -> String {
+        Minimal.kafka + "\nsources:\n  app:\n    type: file\n    include: [/var/log/app.log]\n    multiline: "
+            + multiline
+            + "\nroutes:\n  - from: app\n    topic: logs\n"
+    }
+
+    @Test func readsEverySetting() throws {
+        let configuration = try parse(
+            Self.source(
+                "{ continuation_pattern: '^\\s', negate: true, max_lines: 20, max_bytes: 64KiB, timeout: 250ms }"))
+        guard case .file(let file) = configuration.sources[0].kind else { Issue.record("not a file source"); return }
+        var expected = MultilineSettings(rule: .continuation("^\\s"))
+        expected.negate = true
+        expected.maxLines = 20
+        expected.maxBytes = 65_536
+        expected.timeout = .milliseconds(250)
+        #expect(file.multiline == expected)
+    }
+
+    @Test func mistakesAreReported() {
+        #expect(
+            errors(Self.source("{ start_pattern: a, continuation_pattern: b }")) == [
+                "pipeline.yaml:7:16: sources.app.multiline: multiline takes start_pattern or continuation_pattern, not both"
+            ])
+        #expect(
+            errors(Self.source("{ start_pattern: '(' }")) == [
+                "pipeline.yaml:7:33: sources.app.multiline.start_pattern: invalid regular expression \"(\": expected ')'"
+            ])
+        #expect(
+            errors(Self.source("{ negate: true }")) == [
+                "pipeline.yaml:7:16: sources.app.multiline: multiline needs start_pattern or continuation_pattern"
+            ])
+    }
+}

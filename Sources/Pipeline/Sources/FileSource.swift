@@ -33,13 +33,23 @@ struct FileSource: RecordSource {
         let descriptor: CInt
         var framer: LineFramer
         var offset: Int64
+        /// Joins continuation lines when the source has `multiline`.
+        var multiline: MultilineAggregator?
+        /// Where the framer's last complete line ended (what an open multi-line record's flush
+        /// reaches).
+        var framedEnd: Int64
 
-        init(path: String, identity: FileIdentity, descriptor: CInt, framing: FramingSettings, offset: Int64) {
+        init(
+            path: String, identity: FileIdentity, descriptor: CInt, framing: FramingSettings, offset: Int64,
+            multiline: MultilineAggregator?
+        ) {
             self.path = path
             self.identity = identity
             self.descriptor = descriptor
             self.framer = LineFramer(settings: framing, startOffset: offset)
             self.offset = offset
+            self.multiline = multiline
+            self.framedEnd = offset
         }
 
         deinit { close(descriptor) }
@@ -65,11 +75,18 @@ struct FileSource: RecordSource {
                 if try await readAvailable(file, sink: sink, stop: stop) { progressed = true }
                 if let replacement = replacementCheck(file) {
                     // Everything of the old file is read: continue with what now has its name.
+                    await flushMultiline(file, sink: sink)
                     open[path] = replacement
                     progressed = true
                 }
             }
-            if !progressed { try? await Task.sleep(for: settings.pollInterval) }
+            let now = ContinuousClock.now
+            for file in open.values where file.multiline?.isDue(now: now) == true {
+                await flushMultiline(file, sink: sink)
+            }
+            if !progressed {
+                try? await Task.sleep(for: min(settings.pollInterval, settings.multiline?.timeout ?? .seconds(3600)))
+            }
         }
         return false
     }
@@ -82,8 +99,10 @@ struct FileSource: RecordSource {
             logger.warning(
                 "The file shrank; reading it again from the start (copytruncate?)",
                 metadata: ["path": "\(file.path)", "size": "\(status.st_size)", "offset": "\(file.offset)"])
+            await flushMultiline(file, sink: sink)
             lseek(file.descriptor, 0, SEEK_SET)
             file.offset = 0
+            file.framedEnd = 0
             file.framer = LineFramer(settings: configuration.framing)
         }
         for _ in 0..<64 where !stop.isStopped {
@@ -93,7 +112,9 @@ struct FileSource: RecordSource {
             progressed = true
             file.offset += Int64(chunk.readableBytes)
             sink.counters.bytesRead.wrappingIncrement(by: chunk.readableBytes, ordering: .relaxed)
-            let lines = file.framer.feed(chunk)
+            var lines = file.framer.feed(chunk)
+            file.framedEnd = lines.endOffset
+            if file.multiline != nil { lines = file.multiline!.feed(lines) }
             // Recorded before the hand-over: a successor started by a reload while this read
             // still waits for room must begin after it, and this read is delivered regardless.
             positions.set(file.identity, lines.endOffset)
@@ -104,6 +125,18 @@ struct FileSource: RecordSource {
                     path: file.path, file: file.identity, offset: lines.endOffset, fingerprint: fingerprint))
         }
         return progressed
+    }
+
+    /// Sends a file's open multi-line record (its timeout passed, or the file is done).
+    private func flushMultiline(_ file: OpenFile, sink: SourceSink) async {
+        guard file.multiline?.hasPendingRecord == true else { return }
+        let lines = file.multiline!.flush(endOffset: file.framedEnd)
+        positions.set(file.identity, lines.endOffset)
+        let fingerprint = FileFingerprint.read(descriptor: file.descriptor, offset: lines.endOffset)
+        await sink.accept(
+            lines,
+            position: SourcePosition(
+                path: file.path, file: file.identity, offset: lines.endOffset, fingerprint: fingerprint))
     }
 
     /// When the path now names another file (or none), the open one is done once read to its
@@ -183,8 +216,12 @@ struct FileSource: RecordSource {
         }
         positions.set(identity, offset)
         lseek(descriptor, off_t(offset), SEEK_SET)
+        let multiline = settings.multiline.flatMap {
+            try? MultilineAggregator(settings: $0, maxRecordBytes: configuration.framing.maxRecordBytes)
+        }
         return OpenFile(
-            path: path, identity: identity, descriptor: descriptor, framing: configuration.framing, offset: offset)
+            path: path, identity: identity, descriptor: descriptor, framing: configuration.framing, offset: offset,
+            multiline: multiline)
     }
 
     private func isExcluded(_ path: String) -> Bool {

@@ -18,6 +18,8 @@ public struct FileSourceSettings: Sendable, Hashable {
     public var pollInterval: Duration = .milliseconds(250)
     /// `glob_interval`: how often the globs are matched again to find new files. Default: 5 s.
     public var globInterval: Duration = .seconds(5)
+    /// `multiline`: join continuation lines into one record. Default: none (a line is a record).
+    public var multiline: MultilineSettings?
 
     public init(include: [String]) {
         self.include = include

@@ -7,7 +7,7 @@ extension PipelineReader {
     }
 
     static let commonSourceKeys = ["type", "max_record_bytes", "oversize", "include_lines", "exclude_lines", "key"]
-    static let fileSourceKeys = ["include", "exclude", "start_at", "poll_interval", "glob_interval"]
+    static let fileSourceKeys = ["include", "exclude", "start_at", "poll_interval", "glob_interval", "multiline"]
     static let socketSourceKeys = ["path", "systemd_socket", "socket_type", "mode", "owner", "group"]
 
     func readSources(_ value: ConfigValue) -> [ReadSource]? {
@@ -90,6 +90,7 @@ extension PipelineReader {
                 interval.fail(.invalidValue, "must be at least 10ms")
             }
         }
+        if let value = mapping["multiline"] { settings.multiline = readMultiline(value) }
         if let interval = mapping["glob_interval"], let duration = interval.duration() {
             if duration >= .milliseconds(100) {
                 settings.globInterval = duration
@@ -128,6 +129,38 @@ extension PipelineReader {
         }
         settings.owner = mapping["owner"]?.nonEmptyString()
         settings.group = mapping["group"]?.nonEmptyString()
+        return settings
+    }
+
+    private func readMultiline(_ value: ConfigValue) -> MultilineSettings? {
+        guard let mapping = value.mapping() else { return nil }
+        mapping.finish(known: ["start_pattern", "continuation_pattern", "negate", "max_lines", "max_bytes", "timeout"])
+        let given = ["start_pattern", "continuation_pattern"].filter { mapping[$0] != nil }
+        guard given.count == 1, let name = given.first, let patternValue = mapping[name],
+            let pattern = patternValue.string()
+        else {
+            if given.isEmpty {
+                value.fail(.missingField, "multiline needs start_pattern or continuation_pattern")
+            } else if given.count > 1 {
+                value.fail(.contradiction, "multiline takes start_pattern or continuation_pattern, not both")
+            }
+            return nil
+        }
+        if let problem = RegexCheck.problem(pattern) {
+            patternValue.fail(.badRegex, "invalid regular expression \"\(pattern)\": \(problem)")
+            return nil
+        }
+        var settings = MultilineSettings(rule: name == "start_pattern" ? .start(pattern) : .continuation(pattern))
+        if let negate = mapping["negate"]?.bool() { settings.negate = negate }
+        if let lines = mapping["max_lines"]?.int(in: 1...100_000) { settings.maxLines = lines }
+        if let bytes = mapping["max_bytes"]?.byteCount(in: 1...(64 << 20)) { settings.maxBytes = bytes }
+        if let timeout = mapping["timeout"], let duration = timeout.duration() {
+            if duration >= .milliseconds(10) {
+                settings.timeout = duration
+            } else {
+                timeout.fail(.invalidValue, "must be at least 10ms")
+            }
+        }
         return settings
     }
 

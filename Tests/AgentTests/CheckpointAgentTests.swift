@@ -260,3 +260,127 @@ extension AgentBinaryTests {
         }
     }
 }
+
+extension AgentBinaryTests {
+    @Suite("tributary run: rotation")
+    struct RotationAgentTests {
+        static func pipeline(_ cluster: KafkaTestCluster, _ directory: URL, extra: String = "") -> String {
+            """
+            kafka:
+              bootstrap_servers: [\(cluster.bootstrapServers)]
+              producer: { linger.ms: 2 }
+            agent: { state_dir: \(directory.path)/state, status_interval: 200ms }
+            sources:
+              app:
+                type: file
+                include: [\(directory.path)/logs/*.log]
+                poll_interval: 20ms
+                glob_interval: 100ms
+            \(extra)
+            routes:
+              - from: app
+                topic: lines
+            """
+        }
+
+        static func append(_ url: URL, _ text: String) throws {
+            if !FileManager.default.fileExists(atPath: url.path) {
+                FileManager.default.createFile(atPath: url.path, contents: nil)
+            }
+            let handle = try FileHandle(forWritingTo: url)
+            handle.seekToEndOfFile()
+            handle.write(Data(text.utf8))
+            try handle.close()
+        }
+
+        /// Renamed out of the glob (`app.log` → `app.log.1`), the old file is still read: what
+        /// its writer appends before reopening its log is delivered too.
+        @Test func aFileRenamedAwayIsReadUntilQuiet() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            let log = logs.appendingPathComponent("app.log")
+            try Self.append(log, "one\n")
+            let agent = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            _ = try await consumeUntil(cluster, topic: "lines", count: 1)
+            let rotated = logs.appendingPathComponent("app.log.1")
+            try FileManager.default.moveItem(at: log, to: rotated)
+            try Self.append(log, "new file\n")
+            try await Task.sleep(for: .milliseconds(300))
+            try Self.append(rotated, "late to the old file\n")
+            let records = try await consumeUntil(cluster, topic: "lines", count: 3)
+            agent.signal(SIGTERM)
+            #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+            #expect(
+                Set(records.map { String(decoding: $0.value ?? [], as: UTF8.self) }) == [
+                    "one", "new file", "late to the old file",
+                ])
+            #expect(records.count == 3)
+        }
+
+        /// Rotated while the agent was stopped, with lines not yet shipped: the next start finds
+        /// the old file under its new name by its checkpoint and reads the rest, once.
+        @Test func aFileRotatedWhileStoppedIsFinished() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            let log = logs.appendingPathComponent("app.log")
+            try Self.append(log, (0..<10).map { "line \($0)\n" }.joined())
+            let first = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            _ = try await consumeUntil(cluster, topic: "lines", count: 10)
+            first.signal(SIGTERM)
+            #expect(await first.waitForExit() == 0)
+            // While stopped: more lines, then logrotate's rename and create.
+            try Self.append(log, (10..<15).map { "line \($0)\n" }.joined())
+            try FileManager.default.moveItem(at: log, to: logs.appendingPathComponent("app.log.1"))
+            try Self.append(log, "fresh 0\nfresh 1\n")
+            let second = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            let records = try await consumeUntil(cluster, topic: "lines", count: 17)
+            second.signal(SIGTERM)
+            #expect(await second.waitForExit() == 0, "stderr: \(second.stderr)")
+            let values = records.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+            #expect(values.count == 17)
+            #expect(Set(values) == Set((0..<15).map { "line \($0)" } + ["fresh 0", "fresh 1"]))
+        }
+
+        /// A deleted file whose writer keeps writing is held open at most deleted_hold_limit; then
+        /// it is closed, and the loss is logged and counted.
+        @Test func aDeletedFileIsHeldOpenOnlySoLong() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            let log = logs.appendingPathComponent("app.log")
+            try Self.append(log, "before\n")
+            let agent = try AgentProcess(
+                pipeline: Self.pipeline(
+                    cluster, directory, extra: "    rotate_wait: 300ms\n    deleted_hold_limit: 1s"),
+                directory: directory)
+            _ = try await consumeUntil(cluster, topic: "lines", count: 1)
+            let writer = try FileHandle(forWritingTo: log)
+            writer.seekToEndOfFile()
+            try FileManager.default.removeItem(at: log)
+            for index in 0..<20 {
+                writer.write(Data("still writing \(index)\n".utf8))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try writer.close()
+            #expect(await agent.waitForLog("held open past deleted_hold_limit"), "stderr: \(agent.stderr)")
+            agent.signal(SIGTERM)
+            #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+            let values = try await consumeUntil(cluster, topic: "lines", count: 5).map {
+                String(decoding: $0.value ?? [], as: UTF8.self)
+            }
+            // Read while held: some of what was written after the deletion, in order.
+            #expect(values.first == "before" && values.count > 2 && values.count < 21, "\(values)")
+        }
+    }
+}

@@ -11,6 +11,7 @@ public struct PipelineStatus: Sendable, Equatable {
     public var deadLettered = 0
     public var fallbackTopics = 0
     public var partialLinesDropped = 0
+    public var bytesLostDeleted = 0
     /// Records acknowledged per second since the previous status.
     public var acknowledgedPerSecond = 0.0
     /// The last reload's problem, when it failed.
@@ -28,6 +29,7 @@ public struct PipelineStatus: Sendable, Equatable {
         if deadLettered > 0 { text += ", dead-lettered \(deadLettered)" }
         if fallbackTopics > 0 { text += ", to fallback topics \(fallbackTopics)" }
         if partialLinesDropped > 0 { text += ", half lines dropped \(partialLinesDropped)" }
+        if bytesLostDeleted > 0 { text += ", deleted-file bytes lost \(bytesLostDeleted)" }
         if let reloadError { text += "; reload failed: \(reloadError)" }
         return text
     }
@@ -46,6 +48,7 @@ public struct PipelineStatus: Sendable, Equatable {
             status.deadLettered += counters.deadLettered.load(ordering: .relaxed)
             status.fallbackTopics += counters.fallbackTopics.load(ordering: .relaxed)
             status.partialLinesDropped += counters.partialLinesDropped.load(ordering: .relaxed)
+            status.bytesLostDeleted += counters.bytesLostDeleted.load(ordering: .relaxed)
             status.backlog += sink.outstandingRecords
         }
         return status

@@ -17,6 +17,8 @@ public final class SourceCounters: Sendable {
     public let deadLettered = ManagedAtomic<Int>(0)
     /// Records sent to a route's fallback topic.
     public let fallbackTopics = ManagedAtomic<Int>(0)
+    /// Bytes of deleted files not read because deleted_hold_limit closed them.
+    public let bytesLostDeleted = ManagedAtomic<Int>(0)
     /// Unfinished lines dropped at a stop (the writer had not sent their newline).
     public let partialLinesDropped = ManagedAtomic<Int>(0)
     /// Records handed to the producer (one per route per line).

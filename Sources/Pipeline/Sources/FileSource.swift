@@ -28,7 +28,12 @@ struct FileSource: RecordSource {
 
     /// One open file.
     final class OpenFile {
-        let path: String
+        /// The name it was found under; for a rotated file, the name it has now.
+        var path: String
+        /// When it last grew (for files renamed away or deleted, which are read until quiet).
+        var lastGrowth = ContinuousClock.now
+        /// When it was found deleted.
+        var deletedSince: ContinuousClock.Instant?
         let identity: FileIdentity
         let descriptor: CInt
         var framer: LineFramer
@@ -58,13 +63,17 @@ struct FileSource: RecordSource {
     func run(into sink: SourceSink, stop: StopSignal, started: Completion) async throws -> Bool {
         sink.seedCheckpoints(Array(checkpoints.values))
         var open: [String: OpenFile] = [:]
+        // Files renamed away from their glob or deleted: still read (their writer may not have
+        // reopened its log yet) until quiet for rotate_wait, checkpointed under their new name.
+        var rotated: [OpenFile] = []
         var nextGlob = ContinuousClock.now
         // start_at applies to the files there at the agent's start; a source restarted by a
         // reload treats every file it does not know as new.
         var isFirstScan = positions.beginScanning(configuration.name)
         while !stop.isStopped {
             if ContinuousClock.now >= nextGlob {
-                discover(into: &open, isFirstScan: isFirstScan, sink: sink)
+                discover(into: &open, rotated: &rotated, isFirstScan: isFirstScan, sink: sink)
+                if isFirstScan { resumeRotated(into: &rotated, open: open) }
                 isFirstScan = false
                 started.signal()
                 nextGlob = ContinuousClock.now + settings.globInterval
@@ -74,14 +83,19 @@ struct FileSource: RecordSource {
                 guard let file = open[path], !stop.isStopped else { continue }
                 if try await readAvailable(file, sink: sink, stop: stop) { progressed = true }
                 if let replacement = replacementCheck(file) {
-                    // Everything of the old file is read: continue with what now has its name.
-                    await flushMultiline(file, sink: sink)
+                    // The path names a new file: it is read from its start, while the old one
+                    // goes on being read under its new name until it is quiet.
                     open[path] = replacement
+                    rotated.append(file)
                     progressed = true
                 }
             }
+            for file in rotated where !stop.isStopped {
+                if try await readAvailable(file, sink: sink, stop: stop) { progressed = true }
+            }
+            await retireRotated(&rotated, sink: sink)
             let now = ContinuousClock.now
-            for file in open.values where file.multiline?.isDue(now: now) == true {
+            for file in Array(open.values) + rotated where file.multiline?.isDue(now: now) == true {
                 await flushMultiline(file, sink: sink)
             }
             if !progressed {
@@ -110,6 +124,7 @@ struct FileSource: RecordSource {
                 case .data(let chunk) = try await reader.read(file.descriptor, waitForData: false, pollInterval: .zero)
             else { break }
             progressed = true
+            file.lastGrowth = .now
             file.offset += Int64(chunk.readableBytes)
             sink.counters.bytesRead.wrappingIncrement(by: chunk.readableBytes, ordering: .relaxed)
             var lines = file.framer.feed(chunk)
@@ -152,14 +167,90 @@ struct FileSource: RecordSource {
         return openFile(file.path, startAtEnd: false)
     }
 
-    private func discover(into open: inout [String: OpenFile], isFirstScan: Bool, sink: SourceSink) {
+    /// Closes rotated files that stayed quiet for rotate_wait (their open multi-line record
+    /// sent), and deleted files held past deleted_hold_limit, counting what was not read.
+    private func retireRotated(_ rotated: inout [OpenFile], sink: SourceSink) async {
+        let now = ContinuousClock.now
+        var kept: [OpenFile] = []
+        for file in rotated {
+            var status = stat()
+            let isDeleted = fstat(file.descriptor, &status) == 0 && status.st_nlink == 0
+            if isDeleted && file.deletedSince == nil { file.deletedSince = now }
+            if !isDeleted, let current = Self.currentPath(of: file.descriptor) { file.path = current }
+            let quiet = now - file.lastGrowth >= settings.rotateWait && Int64(status.st_size) <= file.offset
+            let heldTooLong = file.deletedSince.map { now - $0 >= settings.deletedHoldLimit } ?? false
+            guard quiet || heldTooLong else {
+                kept.append(file)
+                continue
+            }
+            await flushMultiline(file, sink: sink)
+            if heldTooLong && !quiet {
+                let unread = max(0, Int64(status.st_size) - file.offset)
+                sink.counters.bytesLostDeleted.wrappingIncrement(by: Int(unread), ordering: .relaxed)
+                logger.error(
+                    "A deleted file was held open past deleted_hold_limit and is closed; what is written to it from now on is lost",
+                    metadata: ["path": "\(file.path)", "unreadBytes": "\(unread)"])
+            }
+            if isDeleted {
+                positions.remove(file.identity)
+                sink.dropCheckpoint(file.identity)
+            }
+            logger.info("Closed a rotated file", metadata: ["path": "\(file.path)", "offset": "\(file.offset)"])
+        }
+        rotated = kept
+    }
+
+    /// At start: files with a checkpoint that the globs no longer match (renamed away by a
+    /// rotation while the agent was stopped, or before their records were acknowledged) are read
+    /// to their end from the checkpoint.
+    private func resumeRotated(into rotated: inout [OpenFile], open: [String: OpenFile]) {
+        let openIdentities = Set(open.values.map(\.identity))
+        for checkpoint in checkpoints.values where !openIdentities.contains(checkpoint.identity) {
+            // Under its checkpointed name, or renamed within its directory (logrotate's way).
+            guard let path = Self.find(checkpoint.identity, near: checkpoint.path) else { continue }
+            var status = stat()
+            guard stat(path, &status) == 0, Int64(status.st_size) > checkpoint.offset,
+                let file = openFile(path, startAtEnd: false), file.offset == checkpoint.offset
+            else { continue }
+            logger.info(
+                "Reading the rest of a rotated file", metadata: ["path": "\(path)", "offset": "\(file.offset)"])
+            rotated.append(file)
+        }
+    }
+
+    /// The path of the regular file with `identity`: `path` itself, or a file in its directory.
+    static func find(_ identity: FileIdentity, near path: String) -> String? {
+        func matches(_ candidate: String) -> Bool {
+            var status = stat()
+            return stat(candidate, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+                && UInt64(status.st_dev) == identity.device && UInt64(status.st_ino) == identity.inode
+        }
+        if matches(path) { return path }
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        return glob((directory.isEmpty ? "" : directory) + "/*").first(where: matches)
+    }
+
+    /// The name an open file has now (after renames), from /proc; nil once it is deleted.
+    static func currentPath(of descriptor: CInt) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let count = readlink("/proc/self/fd/\(descriptor)", &buffer, 4096)
+        guard count > 0 else { return nil }
+        let path = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return path.hasSuffix(" (deleted)") || !path.hasPrefix("/") ? nil : path
+    }
+
+    private func discover(
+        into open: inout [String: OpenFile], rotated: inout [OpenFile], isFirstScan: Bool, sink: SourceSink
+    ) {
         let matches = Set(settings.include.flatMap(Self.glob)).filter { !isExcluded($0) }
         for path in matches.sorted() where open[path] == nil {
             // One file under two matching names (a rotated name, a link): read it once.
             var status = stat()
             guard stat(path, &status) == 0 else { continue }
             let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
-            guard !open.values.contains(where: { $0.identity == identity }) else { continue }
+            guard !open.values.contains(where: { $0.identity == identity }),
+                !rotated.contains(where: { $0.identity == identity })
+            else { continue }
             // Files present at start follow start_at; files that appear later are new, and
             // every line of theirs is wanted.
             let startAtEnd = isFirstScan && settings.startAt == .end
@@ -169,16 +260,12 @@ struct FileSource: RecordSource {
             }
         }
         for path in open.keys where !matches.contains(path) {
-            // Deleted or renamed away: what was not read yet is read first (the loop returns here).
+            // Deleted or renamed away from the globs: read on as a rotated file until quiet
+            // (retireRotated closes it, and forgets a deleted one's offset, whose inode a new
+            // file may reuse).
             guard let file = open[path] else { continue }
-            var status = stat()
-            if fstat(file.descriptor, &status) == 0, Int64(status.st_size) > file.offset { continue }
-            // A deleted file's inode may be reused by a new file, which must not inherit its offset.
-            if status.st_nlink == 0 {
-                positions.remove(file.identity)
-                sink.dropCheckpoint(file.identity)
-            }
             open[path] = nil
+            rotated.append(file)
         }
     }
 

@@ -18,6 +18,13 @@ public struct FileSourceSettings: Sendable, Hashable {
     public var pollInterval: Duration = .milliseconds(250)
     /// `glob_interval`: how often the globs are matched again to find new files. Default: 5 s.
     public var globInterval: Duration = .seconds(5)
+    /// `rotate_wait`: how long a file renamed away from the globs or deleted is still read after
+    /// it stopped growing (its writer may not have reopened its log yet). Default: 5 s.
+    public var rotateWait: Duration = .seconds(5)
+    /// `deleted_hold_limit`: the longest a deleted file that keeps growing is held open (its
+    /// disk space is not freed meanwhile); past it the file is closed and the loss logged and
+    /// counted. Default: 5 min.
+    public var deletedHoldLimit: Duration = .seconds(300)
     /// `multiline`: join continuation lines into one record. Default: none (a line is a record).
     public var multiline: MultilineSettings?
 

@@ -7,7 +7,10 @@ extension PipelineReader {
     }
 
     static let commonSourceKeys = ["type", "max_record_bytes", "oversize", "include_lines", "exclude_lines", "key"]
-    static let fileSourceKeys = ["include", "exclude", "start_at", "poll_interval", "glob_interval", "multiline"]
+    static let fileSourceKeys = [
+        "include", "exclude", "start_at", "poll_interval", "glob_interval", "rotate_wait", "deleted_hold_limit",
+        "multiline",
+    ]
     static let socketSourceKeys = ["path", "systemd_socket", "socket_type", "mode", "owner", "group"]
 
     func readSources(_ value: ConfigValue) -> [ReadSource]? {
@@ -91,6 +94,14 @@ extension PipelineReader {
             }
         }
         if let value = mapping["multiline"] { settings.multiline = readMultiline(value) }
+        if let wait = mapping["rotate_wait"]?.duration() { settings.rotateWait = wait }
+        if let value = mapping["deleted_hold_limit"], let limit = value.duration() {
+            if limit >= settings.rotateWait {
+                settings.deletedHoldLimit = limit
+            } else {
+                value.fail(.contradiction, "deleted_hold_limit must be at least rotate_wait (\(settings.rotateWait))")
+            }
+        }
         if let interval = mapping["glob_interval"], let duration = interval.duration() {
             if duration >= .milliseconds(100) {
                 settings.globInterval = duration

@@ -382,5 +382,31 @@ extension AgentBinaryTests {
             // Read while held: some of what was written after the deletion, in order.
             #expect(values.first == "before" && values.count > 2 && values.count < 21, "\(values)")
         }
+
+        /// A last line without its newline is held; with partial_line_timeout it is sent once
+        /// the file stays quiet that long.
+        @Test func aPartialLastLineIsHeldOrSentAfterItsTimeout() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            try Self.append(logs.appendingPathComponent("held.log"), "complete\nno newline yet")
+            let held = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
+            _ = try await consumeUntil(cluster, topic: "lines", count: 1)
+            try await Task.sleep(for: .milliseconds(700))
+            held.signal(SIGTERM)
+            #expect(await held.waitForExit() == 0)
+            #expect(try await cluster.consume(topic: "lines").count == 1)
+
+            let timed = try AgentProcess(
+                pipeline: Self.pipeline(cluster, directory, extra: "    partial_line_timeout: 300ms"),
+                directory: directory)
+            let records = try await consumeUntil(cluster, topic: "lines", count: 2)
+            timed.signal(SIGTERM)
+            #expect(await timed.waitForExit() == 0, "stderr: \(timed.stderr)")
+            #expect(records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["complete", "no newline yet"])
+        }
     }
 }

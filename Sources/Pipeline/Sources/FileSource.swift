@@ -95,6 +95,12 @@ struct FileSource: RecordSource {
             }
             await retireRotated(&rotated, sink: sink)
             let now = ContinuousClock.now
+            if let timeout = settings.partialLineTimeout {
+                for file in Array(open.values) + rotated
+                where file.framer.pendingByteCount > 0 && now - file.lastGrowth >= timeout {
+                    await sendPartialLine(file, sink: sink)
+                }
+            }
             for file in Array(open.values) + rotated where file.multiline?.isDue(now: now) == true {
                 await flushMultiline(file, sink: sink)
             }
@@ -119,6 +125,8 @@ struct FileSource: RecordSource {
             file.framedEnd = 0
             file.framer = LineFramer(settings: configuration.framing)
         }
+        // An idle file costs this fstat, not a read on the thread pool.
+        guard Int64(status.st_size) > file.offset else { return false }
         for _ in 0..<64 where !stop.isStopped {
             guard
                 case .data(let chunk) = try await reader.read(file.descriptor, waitForData: false, pollInterval: .zero)
@@ -140,6 +148,19 @@ struct FileSource: RecordSource {
                     path: file.path, file: file.identity, offset: lines.endOffset, fingerprint: fingerprint))
         }
         return progressed
+    }
+
+    /// Sends a file's last line, still without its newline, as a record (partial_line_timeout).
+    private func sendPartialLine(_ file: OpenFile, sink: SourceSink) async {
+        var lines = file.framer.finish()
+        file.framedEnd = lines.endOffset
+        if file.multiline != nil { lines = file.multiline!.feed(lines) }
+        positions.set(file.identity, lines.endOffset)
+        let fingerprint = FileFingerprint.read(descriptor: file.descriptor, offset: lines.endOffset)
+        await sink.accept(
+            lines,
+            position: SourcePosition(
+                path: file.path, file: file.identity, offset: lines.endOffset, fingerprint: fingerprint))
     }
 
     /// Sends a file's open multi-line record (its timeout passed, or the file is done).

@@ -51,10 +51,12 @@ bench-compression: bootstrap
 	TRIBUTARY_FIGURES=1 $(SWIFT) test --skip-build --filter CompressionOffLoopTests
 
 ## Long randomized runs: the idempotent sender's fault schedules with 20,000 seeds each
-## (TRIBUTARY_STRESS_SEEDS=N for another count).
+## (TRIBUTARY_STRESS_SEEDS=N for another count), and the file model against the binary with
+## 50 seeds (TRIBUTARY_FILE_MODEL_SEEDS=N).
 stress: bootstrap
 	$(SWIFT) build --build-tests
 	TRIBUTARY_STRESS_SEEDS=$${TRIBUTARY_STRESS_SEEDS:-20000} $(SWIFT) test --skip-build --filter IdempotenceStateMachineTests
+	TRIBUTARY_FILE_MODEL_SEEDS=$${TRIBUTARY_FILE_MODEL_SEEDS:-50} $(SWIFT) test --skip-build --filter FileModelTests
 
 ## A local mock Kafka cluster (librdkafka's) for demos: prints its bootstrap list, runs until Ctrl-C.
 test-cluster: bootstrap

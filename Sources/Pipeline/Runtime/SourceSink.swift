@@ -118,6 +118,25 @@ public final class SourceSink: Sendable {
 
     private let saveLock = NIOLock()
 
+    /// A file opened at `checkpoint.offset`: its checkpoint starts there, unless it already has
+    /// one at or before that offset (then only its name is brought up to date). A file new to
+    /// the checkpoints is written down at once, before any of its lines is read: a kill -9 right
+    /// after must not leave a renamed-away file unknown to the next start.
+    func noteOpened(_ checkpoint: FileCheckpoint) {
+        let isNew = state.withLockedValue { state -> Bool in
+            if let existing = state.checkpoints[checkpoint.identity], existing.offset <= checkpoint.offset {
+                guard existing.path != checkpoint.path else { return false }
+                state.checkpoints[checkpoint.identity]?.path = checkpoint.path
+                state.checkpointsChanged = true
+                return false
+            }
+            state.checkpoints[checkpoint.identity] = checkpoint
+            state.checkpointsChanged = true
+            return true
+        }
+        if isNew { saveCheckpoints() }
+    }
+
     /// Forgets a file's checkpoint (it was deleted).
     func dropCheckpoint(_ identity: FileIdentity) {
         state.withLockedValue { state in

@@ -73,7 +73,7 @@ struct FileSource: RecordSource {
         while !stop.isStopped {
             if ContinuousClock.now >= nextGlob {
                 discover(into: &open, rotated: &rotated, isFirstScan: isFirstScan, sink: sink)
-                if isFirstScan { resumeRotated(into: &rotated, open: open) }
+                if isFirstScan { resumeRotated(into: &rotated, open: open, sink: sink) }
                 isFirstScan = false
                 started.signal()
                 nextGlob = ContinuousClock.now + settings.globInterval
@@ -82,7 +82,7 @@ struct FileSource: RecordSource {
             for path in open.keys.sorted() {
                 guard let file = open[path], !stop.isStopped else { continue }
                 if try await readAvailable(file, sink: sink, stop: stop) { progressed = true }
-                if let replacement = replacementCheck(file) {
+                if let replacement = replacementCheck(file, sink: sink) {
                     // The path names a new file: it is read from its start, while the old one
                     // goes on being read under its new name until it is quiet.
                     open[path] = replacement
@@ -177,7 +177,7 @@ struct FileSource: RecordSource {
 
     /// When the path now names another file (or none), the open one is done once read to its
     /// end: returns the new file to follow, opened at 0.
-    private func replacementCheck(_ file: OpenFile) -> OpenFile? {
+    private func replacementCheck(_ file: OpenFile, sink: SourceSink) -> OpenFile? {
         var status = stat()
         guard stat(file.path, &status) == 0 else { return nil }
         let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
@@ -185,7 +185,7 @@ struct FileSource: RecordSource {
         var current = stat()
         guard fstat(file.descriptor, &current) == 0, Int64(current.st_size) <= file.offset else { return nil }
         logger.info("The file was replaced; following the new one", metadata: ["path": "\(file.path)"])
-        return openFile(file.path, startAtEnd: false)
+        return openFile(file.path, startAtEnd: false, sink: sink)
     }
 
     /// Closes rotated files that stayed quiet for rotate_wait (their open multi-line record
@@ -224,14 +224,14 @@ struct FileSource: RecordSource {
     /// At start: files with a checkpoint that the globs no longer match (renamed away by a
     /// rotation while the agent was stopped, or before their records were acknowledged) are read
     /// to their end from the checkpoint.
-    private func resumeRotated(into rotated: inout [OpenFile], open: [String: OpenFile]) {
+    private func resumeRotated(into rotated: inout [OpenFile], open: [String: OpenFile], sink: SourceSink) {
         let openIdentities = Set(open.values.map(\.identity))
         for checkpoint in checkpoints.values where !openIdentities.contains(checkpoint.identity) {
             // Under its checkpointed name, or renamed within its directory (logrotate's way).
             guard let path = Self.find(checkpoint.identity, near: checkpoint.path) else { continue }
             var status = stat()
             guard stat(path, &status) == 0, Int64(status.st_size) > checkpoint.offset,
-                let file = openFile(path, startAtEnd: false), file.offset == checkpoint.offset
+                let file = openFile(path, startAtEnd: false, sink: sink), file.offset == checkpoint.offset
             else { continue }
             logger.info(
                 "Reading the rest of a rotated file", metadata: ["path": "\(path)", "offset": "\(file.offset)"])
@@ -275,7 +275,7 @@ struct FileSource: RecordSource {
             // Files present at start follow start_at; files that appear later are new, and
             // every line of theirs is wanted.
             let startAtEnd = isFirstScan && settings.startAt == .end
-            if let file = openFile(path, startAtEnd: startAtEnd) {
+            if let file = openFile(path, startAtEnd: startAtEnd, sink: sink) {
                 logger.info("Reading file", metadata: ["path": "\(path)", "offset": "\(file.offset)"])
                 open[path] = file
             }
@@ -290,7 +290,7 @@ struct FileSource: RecordSource {
         }
     }
 
-    private func openFile(_ path: String, startAtEnd: Bool) -> OpenFile? {
+    private func openFile(_ path: String, startAtEnd: Bool, sink: SourceSink) -> OpenFile? {
         // O_NONBLOCK: a FIFO matched by a glob must not block the open (it is then refused as
         // not a regular file); on regular files the flag changes nothing.
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -324,6 +324,12 @@ struct FileSource: RecordSource {
         }
         positions.set(identity, offset)
         lseek(descriptor, off_t(offset), SEEK_SET)
+        // Known from the moment it is opened: if it is renamed away and the agent restarts
+        // before any of its records is acknowledged, the checkpoint still leads back to it.
+        sink.noteOpened(
+            FileCheckpoint(
+                identity: identity, offset: offset,
+                fingerprint: FileFingerprint.read(descriptor: descriptor, offset: offset), path: path))
         let multiline = settings.multiline.flatMap {
             try? MultilineAggregator(settings: $0, maxRecordBytes: configuration.framing.maxRecordBytes)
         }

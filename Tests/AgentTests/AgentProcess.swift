@@ -136,6 +136,16 @@ final class AgentProcess: @unchecked Sendable {
         return true
     }
 
+    /// How many of the process's descriptors are files under `directory`.
+    func openLogFiles(under directory: String) -> Int {
+        let fdDirectory = "/proc/\(process.processIdentifier)/fd"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: fdDirectory)) ?? []).filter {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDirectory)/\($0)"))?.hasPrefix(
+                directory + "/")
+                == true
+        }.count
+    }
+
     /// The established TCP connections of the process, by remote port.
     func connectionsByRemotePort() -> [Int: Int] {
         let pid = process.processIdentifier

@@ -410,3 +410,56 @@ extension AgentBinaryTests {
         }
     }
 }
+
+extension AgentBinaryTests {
+    @Suite("tributary run: many files")
+    struct ManyFilesAgentTests {
+        /// More files than max_open_files: idle ones are closed and reopened at their position
+        /// when they grow; every line arrives once, and the open descriptors stay bounded.
+        @Test func filesBeyondTheOpenLimitAreParkedAndReopened() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let logs = directory.appendingPathComponent("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            for index in 0..<20 {
+                try "file \(index) line 0\n".write(
+                    to: logs.appendingPathComponent("f\(index).log"), atomically: false, encoding: .utf8)
+            }
+            let pipeline = """
+                kafka:
+                  bootstrap_servers: [\(cluster.bootstrapServers)]
+                  producer: { linger.ms: 2 }
+                agent: { state_dir: \(directory.path)/state }
+                sources:
+                  app: { type: file, include: [\(logs.path)/*.log], poll_interval: 20ms, max_open_files: 5 }
+                routes:
+                  - from: app
+                    topic: lines
+                """
+            let agent = try AgentProcess(pipeline: pipeline, directory: directory)
+            _ = try await consumeUntil(cluster, topic: "lines", count: 20)
+            var peakFiles = 0
+            for round in 1...3 {
+                for index in 0..<20 {
+                    let handle = try FileHandle(forWritingTo: logs.appendingPathComponent("f\(index).log"))
+                    handle.seekToEndOfFile()
+                    handle.write(Data("file \(index) line \(round)\n".utf8))
+                    try handle.close()
+                }
+                for _ in 0..<10 {
+                    peakFiles = max(peakFiles, agent.openLogFiles(under: logs.path))
+                    try await Task.sleep(for: .milliseconds(30))
+                }
+            }
+            let records = try await consumeUntil(cluster, topic: "lines", count: 80)
+            agent.signal(SIGTERM)
+            #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+            let values = records.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+            #expect(values.count == 80)
+            #expect(Set(values) == Set((0..<20).flatMap { file in (0..<4).map { "file \(file) line \($0)" } }))
+            #expect(peakFiles <= 5, "\(peakFiles) log files open at once")
+        }
+    }
+}

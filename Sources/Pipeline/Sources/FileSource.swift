@@ -66,19 +66,23 @@ struct FileSource: RecordSource {
         // Files renamed away from their glob or deleted: still read (their writer may not have
         // reopened its log yet) until quiet for rotate_wait, checkpointed under their new name.
         var rotated: [OpenFile] = []
+        // Idle files closed to stay within max_open_files, by path: watched with a stat, reopened
+        // (at their position, by identity) when they grow.
+        var parked: [String: FileIdentity] = [:]
         var nextGlob = ContinuousClock.now
         // start_at applies to the files there at the agent's start; a source restarted by a
         // reload treats every file it does not know as new.
         var isFirstScan = positions.beginScanning(configuration.name)
         while !stop.isStopped {
             if ContinuousClock.now >= nextGlob {
-                discover(into: &open, rotated: &rotated, isFirstScan: isFirstScan, sink: sink)
+                discover(into: &open, rotated: &rotated, parked: &parked, isFirstScan: isFirstScan, sink: sink)
                 if isFirstScan { resumeRotated(into: &rotated, open: open, sink: sink) }
                 isFirstScan = false
                 started.signal()
                 nextGlob = ContinuousClock.now + settings.globInterval
             }
             var progressed = false
+            unpark(&parked, into: &open, rotated: &rotated, sink: sink)
             for path in open.keys.sorted() {
                 guard let file = open[path], !stop.isStopped else { continue }
                 if try await readAvailable(file, sink: sink, stop: stop) { progressed = true }
@@ -94,6 +98,7 @@ struct FileSource: RecordSource {
                 if try await readAvailable(file, sink: sink, stop: stop) { progressed = true }
             }
             await retireRotated(&rotated, sink: sink)
+            park(&open, into: &parked, rotated: rotated.count)
             let now = ContinuousClock.now
             if let timeout = settings.partialLineTimeout {
                 for file in Array(open.values) + rotated
@@ -188,6 +193,55 @@ struct FileSource: RecordSource {
         return openFile(file.path, startAtEnd: false, sink: sink)
     }
 
+    /// Closes the longest-idle files until at most max_open_files are open (rotated ones count
+    /// but are not parked: they are on their way out). A file holding half a line or an open
+    /// multi-line record stays open.
+    private func park(_ open: inout [String: OpenFile], into parked: inout [String: FileIdentity], rotated: Int) {
+        let excess = open.count + rotated - settings.maxOpenFiles
+        guard excess > 0 else { return }
+        let idle = open.values.filter { $0.framer.pendingByteCount == 0 && $0.multiline?.hasPendingRecord != true }
+            .sorted { $0.lastGrowth < $1.lastGrowth }
+        for file in idle.prefix(excess) {
+            open[file.path] = nil
+            parked[file.path] = file.identity
+        }
+    }
+
+    /// Reopens parked files that grew (or were replaced under their name), as far as
+    /// max_open_files allows; the position comes back by identity.
+    private func unpark(
+        _ parked: inout [String: FileIdentity], into open: inout [String: OpenFile], rotated: inout [OpenFile],
+        sink: SourceSink
+    ) {
+        for (path, identity) in parked.sorted(by: { $0.key < $1.key }) {
+            var status = stat()
+            let exists = stat(path, &status) == 0
+            let sameFile = exists && UInt64(status.st_dev) == identity.device && UInt64(status.st_ino) == identity.inode
+            // Unchanged size: still idle. Grown, or shrunk (copytruncate): reopen.
+            if sameFile, Int64(status.st_size) == (positions.get(identity) ?? 0) { continue }
+            if sameFile && open.count + rotated.count >= settings.maxOpenFiles {
+                // Make room: the longest-idle open file that is read to its end is parked.
+                let evictable = open.values.filter { file in
+                    var current = stat()
+                    return file.framer.pendingByteCount == 0 && file.multiline?.hasPendingRecord != true
+                        && fstat(file.descriptor, &current) == 0 && Int64(current.st_size) == file.offset
+                }.min { $0.lastGrowth < $1.lastGrowth }
+                guard let evicted = evictable else { continue }
+                open[evicted.path] = nil
+                parked[evicted.path] = evicted.identity
+            }
+            parked[path] = nil
+            if sameFile {
+                if let file = openFile(path, startAtEnd: false, sink: sink) { open[path] = file }
+            } else if let moved = Self.find(identity, near: path),
+                let file = openFile(moved, startAtEnd: false, sink: sink)
+            {
+                // Rotated while parked: finished under its new name; the glob finds the new file.
+                rotated.append(file)
+            }
+        }
+    }
+
     /// Closes rotated files that stayed quiet for rotate_wait (their open multi-line record
     /// sent), and deleted files held past deleted_hold_limit, counting what was not read.
     private func retireRotated(_ rotated: inout [OpenFile], sink: SourceSink) async {
@@ -261,10 +315,11 @@ struct FileSource: RecordSource {
     }
 
     private func discover(
-        into open: inout [String: OpenFile], rotated: inout [OpenFile], isFirstScan: Bool, sink: SourceSink
+        into open: inout [String: OpenFile], rotated: inout [OpenFile], parked: inout [String: FileIdentity],
+        isFirstScan: Bool, sink: SourceSink
     ) {
         let matches = Set(settings.include.flatMap(Self.glob)).filter { !isExcluded($0) }
-        for path in matches.sorted() where open[path] == nil {
+        for path in matches.sorted() where open[path] == nil && parked[path] == nil {
             // One file under two matching names (a rotated name, a link): read it once.
             var status = stat()
             guard stat(path, &status) == 0 else { continue }

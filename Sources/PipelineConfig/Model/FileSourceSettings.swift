@@ -25,6 +25,10 @@ public struct FileSourceSettings: Sendable, Hashable {
     /// disk space is not freed meanwhile); past it the file is closed and the loss logged and
     /// counted. Default: 5 min.
     public var deletedHoldLimit: Duration = .seconds(300)
+    /// `max_open_files`: the most files the source keeps open; past it, the longest-idle ones
+    /// are closed and watched with a stat, and reopened at their position when they grow.
+    /// Default: 512.
+    public var maxOpenFiles = 512
     /// `partial_line_timeout`: a last line without its newline is held until the newline comes;
     /// with this set, it is sent as a record once the file has not grown for this long (what
     /// its writer appends later becomes another record). Default: none (held).

@@ -143,16 +143,21 @@ struct FileSource: RecordSource {
             var lines = file.framer.feed(chunk)
             file.framedEnd = lines.endOffset
             if file.multiline != nil { lines = file.multiline!.feed(lines) }
-            // Recorded before the hand-over: a successor started by a reload while this read
-            // still waits for room must begin after it, and this read is delivered regardless.
-            positions.set(file.identity, lines.endOffset)
-            let fingerprint = FileFingerprint.read(descriptor: file.descriptor, offset: lines.endOffset)
-            await sink.accept(
-                lines,
-                position: SourcePosition(
-                    path: file.path, file: file.identity, offset: lines.endOffset, fingerprint: fingerprint))
+            await handOver(lines, of: file, to: sink)
         }
         return progressed
+    }
+
+    /// Gives a file's records to the sink, with their position and the content fingerprint there.
+    /// The position is recorded before the hand-over: a successor started by a reload while this
+    /// read still waits for room must begin after it, and this read is delivered regardless.
+    private func handOver(_ lines: FramedLines, of file: OpenFile, to sink: SourceSink) async {
+        positions.set(file.identity, lines.endOffset)
+        let fingerprint = FileFingerprint.read(descriptor: file.descriptor, offset: lines.endOffset)
+        await sink.accept(
+            lines,
+            position: SourcePosition(
+                path: file.path, file: file.identity, offset: lines.endOffset, fingerprint: fingerprint))
     }
 
     /// Sends a file's last line, still without its newline, as a record (partial_line_timeout).
@@ -160,24 +165,14 @@ struct FileSource: RecordSource {
         var lines = file.framer.finish()
         file.framedEnd = lines.endOffset
         if file.multiline != nil { lines = file.multiline!.feed(lines) }
-        positions.set(file.identity, lines.endOffset)
-        let fingerprint = FileFingerprint.read(descriptor: file.descriptor, offset: lines.endOffset)
-        await sink.accept(
-            lines,
-            position: SourcePosition(
-                path: file.path, file: file.identity, offset: lines.endOffset, fingerprint: fingerprint))
+        await handOver(lines, of: file, to: sink)
     }
 
     /// Sends a file's open multi-line record (its timeout passed, or the file is done).
     private func flushMultiline(_ file: OpenFile, sink: SourceSink) async {
         guard file.multiline?.hasPendingRecord == true else { return }
         let lines = file.multiline!.flush(endOffset: file.framedEnd)
-        positions.set(file.identity, lines.endOffset)
-        let fingerprint = FileFingerprint.read(descriptor: file.descriptor, offset: lines.endOffset)
-        await sink.accept(
-            lines,
-            position: SourcePosition(
-                path: file.path, file: file.identity, offset: lines.endOffset, fingerprint: fingerprint))
+        await handOver(lines, of: file, to: sink)
     }
 
     /// When the path now names another file (or none), the open one is done once read to its

@@ -22,13 +22,7 @@ struct StateCommand: ParsableCommand {
     var config: String = "/etc/tributary/pipeline.yaml"
 
     func run() throws {
-        let configuration: PipelineConfiguration
-        do {
-            configuration = try PipelineConfiguration.load(path: config)
-        } catch {
-            printError(error.description)
-            throw ExitCode(1)
-        }
+        let configuration = try loadPipeline(config)
         let store = CheckpointStore(stateDirectory: configuration.agent.stateDirectory)
         var failed = false
         print("source\tfile\tidentity\tacknowledged\tsize\tlag")

@@ -23,13 +23,7 @@ struct ValidateCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let configuration: PipelineConfiguration
-        do {
-            configuration = try PipelineConfiguration.load(path: config)
-        } catch {
-            printError(error.description)
-            throw ExitCode(1)
-        }
+        let configuration = try loadPipeline(config)
         let problems = PipelinePreflight.problems(configuration)
         guard problems.isEmpty else {
             for problem in problems { printError("\(config): \(problem)") }
@@ -43,6 +37,16 @@ struct ValidateCommand: ParsableCommand {
         for route in configuration.routes {
             print("  route \(route.name): \(route.from.joined(separator: ", ")) → \(route.topic.text)")
         }
+    }
+}
+
+/// Reads a pipeline file for a command, or prints every problem and exits 1.
+func loadPipeline(_ path: String) throws -> PipelineConfiguration {
+    do {
+        return try PipelineConfiguration.load(path: path)
+    } catch {
+        printError(error.description)
+        throw ExitCode(1)
     }
 }
 

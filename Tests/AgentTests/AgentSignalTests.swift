@@ -280,10 +280,8 @@ extension AgentBinaryTests {
                 agent.stderr.components(separatedBy: "Reloading the pipeline file").count - 1 == 2,
                 "stderr: \(agent.stderr)")
             #expect(agent.stderr.contains("The replaced producer could not deliver everything within the reload"))
-            let start = ContinuousClock.now
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit(timeout: .seconds(15)) == 1, "stderr: \(agent.stderr)")
-            #expect(ContinuousClock.now - start < .seconds(6))
             #expect(agent.stderr.contains("10 records read but not delivered"), "stderr: \(agent.stderr)")
         }
 
@@ -310,10 +308,8 @@ extension AgentBinaryTests {
             #expect(
                 agent.notifications.messages.filter { $0 == "WATCHDOG=1" }.count == pings,
                 "the watchdog was fed while nothing was delivered")
-            let start = ContinuousClock.now
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit(timeout: .seconds(15)) == 1, "stderr: \(agent.stderr)")
-            #expect(ContinuousClock.now - start < .seconds(6))
             #expect(
                 agent.stderr.contains("30 records read but not delivered within the shutdown timeout (2.0 seconds)"),
                 "stderr: \(agent.stderr)")

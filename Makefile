@@ -1,7 +1,7 @@
 # Tributary's commands. `make test` is what CI runs (.ci/run).
 SWIFT ?= swift
 
-.PHONY: demo test bootstrap build test-only format lint bench bench-produce bench-compression stress test-cluster clean
+.PHONY: demo test bootstrap build test-only format lint bench bench-produce bench-compression bench-many-files stress test-cluster clean
 
 ## Installs what is missing, builds, starts a local test cluster and runs `tributary run` on the
 ## demo pipeline (a log file, a socket and stdin into two topics), then shows what was delivered.
@@ -43,6 +43,12 @@ bench: bootstrap
 ## prints records/s, MB/s, CPU seconds, peak RSS and the ratios.
 bench-produce: bootstrap
 	bash scripts/bench-produce.sh --repeat 3 --acks all
+
+## 1,000 files followed, 10 of them written at 100 lines/s each for 60 s: the agent's CPU, RSS and
+## descriptors every 5 s (scripts/bench_many_files.py --help for other sizes).
+bench-many-files: bootstrap
+	$(SWIFT) build -c release --product tributary
+	.venv/bin/python scripts/bench_many_files.py
 
 ## lz4 acknowledgement latency beside a gzip-9 backlog, compression off the event loop and on it
 ## (40,000 × 2 KB records; the latencies are printed, never asserted).

@@ -82,6 +82,7 @@ let package = Package(
             dependencies: [
                 "PipelineConfig", "KafkaClient", "KafkaWire", "SystemdSupport",
                 .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -135,6 +136,7 @@ let package = Package(
                 "Pipeline", "PipelineConfig", "SystemdSupport", "KafkaClient", "KafkaTestCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]),
         // The built binary (`tributary run`) against the test cluster.
         .testTarget(

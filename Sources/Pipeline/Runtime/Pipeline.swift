@@ -1,4 +1,5 @@
 import Atomics
+import CoreMetrics
 import KafkaClient
 import Logging
 import NIOConcurrencyHelpers
@@ -26,6 +27,9 @@ public final class Pipeline: Service, Sendable {
         public var systemdSockets = SystemdSockets(descriptors: [:])
         /// The descriptor `type: stdin` reads. Default: 0.
         public var stdinDescriptor: CInt = 0
+        /// Where the sources' and the producer's metrics go. Default: the process's
+        /// `MetricsSystem` (which reports nothing until a backend is bootstrapped).
+        public var metricsFactory: any MetricsFactory = MetricsSystem.factory
 
         public init(
             hostName: String,
@@ -222,12 +226,15 @@ public final class Pipeline: Service, Sendable {
     }
 
     /// Checkpoints of file sources, written once a second when they moved (and at shutdown by
-    /// `drain`).
+    /// `drain`); the metrics are brought up to date on the same beat.
     private func writeCheckpoints() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: Self.checkpointInterval)
             guard !Task.isCancelled else { return }
-            for sink in live.withLockedValue({ $0.sinks }) { sink.saveCheckpoints() }
+            for sink in live.withLockedValue({ $0.sinks }) {
+                sink.saveCheckpoints()
+                sink.exportMetrics()
+            }
         }
     }
 

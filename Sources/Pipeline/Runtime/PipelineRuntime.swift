@@ -1,3 +1,4 @@
+import CoreMetrics
 import KafkaClient
 import Logging
 import NIOConcurrencyHelpers
@@ -57,16 +58,18 @@ struct PipelineRuntime {
         self.logger = logger
         self.events = events
         self.live = live
-        self.producer = try Self.makeProducer(configuration, group: group, logger: logger)
+        self.producer = try Self.makeProducer(
+            configuration, group: group, metricsFactory: environment.metricsFactory, logger: logger)
     }
 
     static func makeProducer(
-        _ configuration: PipelineConfiguration, group: MultiThreadedEventLoopGroup, logger: Logger
+        _ configuration: PipelineConfiguration, group: MultiThreadedEventLoopGroup,
+        metricsFactory: any MetricsFactory, logger: Logger
     ) throws -> KafkaProducer {
         do {
             return try KafkaProducer(
                 configuration: configuration.producerConfiguration(), eventLoopGroup: group,
-                shutdownTimeout: configuration.agent.shutdownTimeout, logger: logger)
+                shutdownTimeout: configuration.agent.shutdownTimeout, logger: logger, metricsFactory: metricsFactory)
         } catch {
             throw PipelineError(.producerFailed, "cannot create the producer: \(error)")
         }
@@ -90,7 +93,8 @@ struct PipelineRuntime {
         if case .file = source.kind { store = CheckpointStore(stateDirectory: configuration.agent.stateDirectory) }
         let sink = SourceSink(
             name: source.name, host: environment.hostName, wiring: wiring(for: source, reports: reports),
-            checkpointStore: store, logger: logger)
+            checkpointStore: store,
+            metrics: SourceMetrics(source: source.name, factory: environment.metricsFactory), logger: logger)
         tasks.addTask { await sink.acknowledge(from: reports) }
         let stop = StopSignal()
         let started = Completion()
@@ -221,7 +225,10 @@ struct PipelineRuntime {
     mutating func apply(_ new: PipelineConfiguration, tasks: inout DiscardingTaskGroup) async throws -> PipelineDiff {
         let diff = PipelineDiff(from: configuration, to: new)
         guard !diff.isEmpty else { return diff }
-        let newProducer = diff.replacesProducer ? try Self.makeProducer(new, group: group, logger: logger) : nil
+        let newProducer =
+            diff.replacesProducer
+            ? try Self.makeProducer(
+                new, group: group, metricsFactory: environment.metricsFactory, logger: logger) : nil
         let deadline = ContinuousClock.now + min(configuration.agent.shutdownTimeout, Self.reloadBudget)
         var stopping: [RunningSource] = []
         for name in diff.stoppedSources {
@@ -296,7 +303,10 @@ struct PipelineRuntime {
         let done = retiring.filter { $0.finished.isDone && $0.sink.outstandingRecords == 0 }
         guard !done.isEmpty else { return }
         retiring.removeAll { source in done.contains { $0.id == source.id } }
-        for source in done { source.sink.saveCheckpoints(force: true) }
+        for source in done {
+            source.sink.saveCheckpoints(force: true)
+            source.sink.exportMetrics()
+        }
         live.withLockedValue { state in
             for source in done {
                 state.sinks.removeAll { $0 === source.sink }
@@ -347,7 +357,10 @@ struct PipelineRuntime {
         }
         let reportsRead = ContinuousClock.now + .milliseconds(200)
         for sink in sinks { _ = await sink.waitUntilDrained(deadline: reportsRead) }
-        for sink in sinks { sink.saveCheckpoints(force: true) }
+        for sink in sinks {
+            sink.saveCheckpoints(force: true)
+            sink.exportMetrics()
+        }
         let abandonedAfter = sinks.reduce(0) { $0 + $1.counters.recordsAbandoned.load(ordering: .relaxed) }
         let status = live.withLockedValue { PipelineStatus.collect($0.sinks, base: $0.retired) }
         let outcome = DrainOutcome(undelivered: abandonedAfter - abandonedBefore, failed: status.recordsFailed)

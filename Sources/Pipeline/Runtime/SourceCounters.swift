@@ -1,6 +1,6 @@
 import Atomics
 
-/// One source's counts, read by STATUS, logs and (later) metrics. Written by the source's read
+/// One source's counts, read by STATUS, logs and `SourceMetrics`. Written by the source's read
 /// loop and its acknowledgement loop; any thread may read.
 public final class SourceCounters: Sendable {
     /// Records framed from the input (before filtering).
@@ -30,6 +30,10 @@ public final class SourceCounters: Sendable {
     /// Records given up because a shutdown ran out of time (the producer closed before
     /// delivering them, or they never got into it).
     public let recordsAbandoned = ManagedAtomic<Int>(0)
+    /// Files the source holds open now (a gauge; file sources only).
+    public let filesOpen = ManagedAtomic<Int>(0)
+    /// Of those, files already deleted (held until read to their end or deleted_hold_limit).
+    public let filesDeletedOpen = ManagedAtomic<Int>(0)
 
     public init() {}
 }

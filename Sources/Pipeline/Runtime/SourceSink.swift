@@ -35,7 +35,11 @@ public final class SourceSink: Sendable {
         var checkpoints: [FileIdentity: FileCheckpoint] = [:]
         /// Files with a retriably failed record: their checkpoints stay before it for this run.
         var blockedFiles: Set<FileIdentity> = []
-        var checkpointsChanged = false
+        var checkpointsChanged = false {
+            didSet { if checkpointsChanged && unsavedSince == nil { unsavedSince = .now } }
+        }
+        /// When the oldest change not yet in the state directory happened (checkpoint age).
+        var unsavedSince: ContinuousClock.Instant?
 
         /// Turns the spans just done into checkpoints.
         mutating func absorbCompleted() {
@@ -57,10 +61,16 @@ public final class SourceSink: Sendable {
     /// Where a file source's checkpoints are written; nil for other sources.
     let checkpointStore: CheckpointStore?
 
-    init(name: String, host: String, wiring: Wiring, checkpointStore: CheckpointStore?, logger: Logger) {
+    private let metrics: SourceMetrics
+
+    init(
+        name: String, host: String, wiring: Wiring, checkpointStore: CheckpointStore?, metrics: SourceMetrics,
+        logger: Logger
+    ) {
         self.name = name
         self.host = host
         self.checkpointStore = checkpointStore
+        self.metrics = metrics
         self.state = NIOLockedValueBox(State(wiring: wiring))
         var logger = logger
         logger[metadataKey: "source"] = "\(name)"
@@ -91,13 +101,21 @@ public final class SourceSink: Sendable {
         }
     }
 
-    /// The checkpoints, when they changed since the last call (or always with `force`).
-    func takeCheckpoints(force: Bool = false) -> [FileCheckpoint]? {
+    /// The checkpoints, when they changed since the last call (or always with `force`), and
+    /// since when they waited to be written.
+    private func takeCheckpoints(force: Bool) -> (checkpoints: [FileCheckpoint], since: ContinuousClock.Instant?)? {
         state.withLockedValue { state in
             guard state.checkpointsChanged || force else { return nil }
             state.checkpointsChanged = false
-            return Array(state.checkpoints.values)
+            defer { state.unsavedSince = nil }
+            return (Array(state.checkpoints.values), state.unsavedSince)
         }
+    }
+
+    /// Carries the counters to the metrics instruments.
+    func exportMetrics() {
+        let since = state.withLockedValue { $0.unsavedSince }
+        metrics.export(counters, checkpointAge: since.map { ContinuousClock.now - $0 } ?? .zero)
     }
 
     /// Writes the checkpoints if they changed (always with `force`); failures are logged, and
@@ -106,11 +124,15 @@ public final class SourceSink: Sendable {
         guard let store = checkpointStore else { return }
         // One writer at a time: the periodic writer and shutdown's last write share the file.
         saveLock.withLock {
-            guard let checkpoints = takeCheckpoints(force: force) else { return }
+            guard let (checkpoints, since) = takeCheckpoints(force: force) else { return }
             do {
                 try store.save(source: name, checkpoints)
             } catch {
-                state.withLockedValue { $0.checkpointsChanged = true }
+                state.withLockedValue { state in
+                    state.checkpointsChanged = true
+                    // The age runs from the first change not written, not from this failure.
+                    if let since, since < state.unsavedSince ?? .now { state.unsavedSince = since }
+                }
                 logger.error("Cannot write checkpoints", metadata: ["error": "\(error)"])
             }
         }

@@ -10,11 +10,12 @@ import PipelineConfig
 
 /// `type: file`: follows the files the globs match, reading each from where it was left.
 ///
-/// Simple following: files found by glob (again every `glob_interval`), read to their end, then
-/// polled every `poll_interval`; a file replaced under its path (rename rotation) is read to its
-/// end and the new one started at 0; a file that shrank is read again from 0. Durable
-/// checkpoints, inotify and the finer rotation cases belong to the file-tailing issue; the
-/// positions it needs are already carried by every read (`SourcePosition`).
+/// Files are found by glob and read to their end. inotify says which files grew and when names
+/// changed in the globs' directories, so an idle file costs nothing; every `glob_interval` (or
+/// always, without inotify) every file is looked at and the globs matched again. A file replaced
+/// under its path (rename rotation) is read to its end and the new one started at 0; a file that
+/// shrank (copytruncate) is read again from 0; positions resume from checkpoints by identity and
+/// fingerprint.
 struct FileSource: RecordSource {
     let configuration: SourceConfiguration
     let settings: FileSourceSettings
@@ -43,6 +44,14 @@ struct FileSource: RecordSource {
         /// Where the framer's last complete line ended (what an open multi-line record's flush
         /// reaches).
         var framedEnd: Int64
+        /// Its inotify watch; nil when it has none (it is then looked at every turn).
+        var watch: CInt?
+        var isWatchTried = false
+        /// Looked at next turn whatever inotify says: just opened, or its last read found data
+        /// (there may be more than one turn reads).
+        var needsRead = true
+        /// Its path names another file, but it is not read to its end yet.
+        var isReplacementPending = false
 
         init(
             path: String, identity: FileIdentity, descriptor: CInt, framing: FramingSettings, offset: Int64,
@@ -69,23 +78,56 @@ struct FileSource: RecordSource {
         // Idle files closed to stay within max_open_files, by path: watched with a stat, reopened
         // (at their position, by identity) when they grow.
         var parked: [String: FileIdentity] = [:]
+        let watcher = settings.usesInotify ? FileWatcher() : nil
+        if settings.usesInotify && watcher == nil {
+            logger.notice("inotify is not available; every open file is polled")
+        }
+        // File watches, to the files they are on (open, rotated or parked).
+        var watched: [CInt: FileIdentity] = [:]
         var nextGlob = ContinuousClock.now
         // start_at applies to the files there at the agent's start; a source restarted by a
         // reload treats every file it does not know as new.
         var isFirstScan = positions.beginScanning(configuration.name)
+        defer {
+            sink.counters.filesOpen.store(0, ordering: .relaxed)
+            sink.counters.filesDeletedOpen.store(0, ordering: .relaxed)
+        }
         while !stop.isStopped {
-            if ContinuousClock.now >= nextGlob {
-                discover(into: &open, rotated: &rotated, parked: &parked, isFirstScan: isFirstScan, sink: sink)
+            let changes = watcher?.drain() ?? FileWatchChanges()
+            for watch in changes.removed { watched[watch] = nil }
+            // The safety-net rescan (or, without inotify, the only one): the globs are matched
+            // again and every file is looked at. Without inotify's word (none, or its queue
+            // overflowed) every file is looked at every turn.
+            let isRescan = ContinuousClock.now >= nextGlob || changes.overflowed
+            let isSweep = isRescan || watcher == nil
+            let namesChanged = isRescan || changes.namesChanged
+            if namesChanged {
+                for pattern in settings.include { watcher?.watch(directory: FileWatcher.fixedDirectory(of: pattern)) }
+                discover(
+                    into: &open, rotated: &rotated, parked: &parked, isFirstScan: isFirstScan, watcher: watcher,
+                    sink: sink)
                 if isFirstScan { resumeRotated(into: &rotated, open: open, sink: sink) }
                 isFirstScan = false
                 started.signal()
-                nextGlob = ContinuousClock.now + settings.globInterval
+                if isRescan { nextGlob = ContinuousClock.now + settings.globInterval }
             }
+            let dirty = Set(changes.files.compactMap { watched[$0] })
             var progressed = false
-            unpark(&parked, into: &open, rotated: &rotated, sink: sink)
+            unpark(&parked, into: &open, rotated: &rotated, only: isSweep || namesChanged ? nil : dirty, sink: sink)
+            if let watcher {
+                for file in Array(open.values) + rotated where !file.isWatchTried {
+                    file.isWatchTried = true
+                    file.watch = watcher.watch(openFile: file.descriptor)
+                    if let watch = file.watch { watched[watch] = file.identity }
+                }
+            }
             for path in open.keys.sorted() {
                 guard let file = open[path], !stop.isStopped else { continue }
-                if try await readAvailable(file, sink: sink, stop: stop) { progressed = true }
+                if isSweep || file.needsRead || file.watch == nil || dirty.contains(file.identity) {
+                    file.needsRead = try await readAvailable(file, sink: sink, stop: stop)
+                    if file.needsRead { progressed = true }
+                }
+                guard isSweep || namesChanged || file.isReplacementPending else { continue }
                 if let replacement = replacementCheck(file, sink: sink) {
                     // The path names a new file: it is read from its start, while the old one
                     // goes on being read under its new name until it is quiet.
@@ -97,8 +139,11 @@ struct FileSource: RecordSource {
             for file in rotated where !stop.isStopped {
                 if try await readAvailable(file, sink: sink, stop: stop) { progressed = true }
             }
-            await retireRotated(&rotated, sink: sink)
+            await retireRotated(&rotated, watcher: watcher, sink: sink)
             park(&open, into: &parked, rotated: rotated.count)
+            sink.counters.filesOpen.store(open.count + rotated.count, ordering: .relaxed)
+            sink.counters.filesDeletedOpen.store(
+                rotated.count(where: { $0.deletedSince != nil }), ordering: .relaxed)
             let now = ContinuousClock.now
             if let timeout = settings.partialLineTimeout {
                 for file in Array(open.values) + rotated
@@ -178,12 +223,15 @@ struct FileSource: RecordSource {
     /// When the path now names another file (or none), the open one is done once read to its
     /// end: returns the new file to follow, opened at 0.
     private func replacementCheck(_ file: OpenFile, sink: SourceSink) -> OpenFile? {
+        file.isReplacementPending = false
         var status = stat()
         guard stat(file.path, &status) == 0 else { return nil }
         let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
         guard identity != file.identity else { return nil }
+        file.isReplacementPending = true
         var current = stat()
         guard fstat(file.descriptor, &current) == 0, Int64(current.st_size) <= file.offset else { return nil }
+        file.isReplacementPending = false
         logger.info("The file was replaced; following the new one", metadata: ["path": "\(file.path)"])
         return openFile(file.path, startAtEnd: false, sink: sink)
     }
@@ -203,12 +251,13 @@ struct FileSource: RecordSource {
     }
 
     /// Reopens parked files that grew (or were replaced under their name), as far as
-    /// max_open_files allows; the position comes back by identity.
+    /// max_open_files allows; the position comes back by identity. With `only`, just the files
+    /// inotify named are looked at.
     private func unpark(
         _ parked: inout [String: FileIdentity], into open: inout [String: OpenFile], rotated: inout [OpenFile],
-        sink: SourceSink
+        only: Set<FileIdentity>?, sink: SourceSink
     ) {
-        for (path, identity) in parked.sorted(by: { $0.key < $1.key }) {
+        for (path, identity) in parked.sorted(by: { $0.key < $1.key }) where only?.contains(identity) ?? true {
             var status = stat()
             let exists = stat(path, &status) == 0
             let sameFile = exists && UInt64(status.st_dev) == identity.device && UInt64(status.st_ino) == identity.inode
@@ -239,7 +288,7 @@ struct FileSource: RecordSource {
 
     /// Closes rotated files that stayed quiet for rotate_wait (their open multi-line record
     /// sent), and deleted files held past deleted_hold_limit, counting what was not read.
-    private func retireRotated(_ rotated: inout [OpenFile], sink: SourceSink) async {
+    private func retireRotated(_ rotated: inout [OpenFile], watcher: FileWatcher?, sink: SourceSink) async {
         let now = ContinuousClock.now
         var kept: [OpenFile] = []
         for file in rotated {
@@ -265,6 +314,7 @@ struct FileSource: RecordSource {
                 positions.remove(file.identity)
                 sink.dropCheckpoint(file.identity)
             }
+            if let watch = file.watch { watcher?.unwatch(watch) }
             logger.info("Closed a rotated file", metadata: ["path": "\(file.path)", "offset": "\(file.offset)"])
         }
         rotated = kept
@@ -311,9 +361,13 @@ struct FileSource: RecordSource {
 
     private func discover(
         into open: inout [String: OpenFile], rotated: inout [OpenFile], parked: inout [String: FileIdentity],
-        isFirstScan: Bool, sink: SourceSink
+        isFirstScan: Bool, watcher: FileWatcher?, sink: SourceSink
     ) {
         let matches = Set(settings.include.flatMap(Self.glob)).filter { !isExcluded($0) }
+        if let watcher {
+            // Matches under a wildcard directory: their directories are watched too.
+            for directory in Set(matches.map(FileWatcher.parent)) { watcher.watch(directory: directory) }
+        }
         for path in matches.sorted() where open[path] == nil && parked[path] == nil {
             // One file under two matching names (a rotated name, a link): read it once.
             var status = stat()

@@ -16,8 +16,13 @@ public struct FileSourceSettings: Sendable, Hashable {
     public var startAt: StartPosition = .beginning
     /// `poll_interval`: how often a file at its end is checked for more data. Default: 250 ms.
     public var pollInterval: Duration = .milliseconds(250)
-    /// `glob_interval`: how often the globs are matched again to find new files. Default: 5 s.
+    /// `glob_interval`: how often the globs are matched again and every file is looked at, the
+    /// safety net under inotify (and, without it, how new files are found). Default: 5 s.
     public var globInterval: Duration = .seconds(5)
+    /// `inotify`: whether the kernel says which files changed and when names appear. Off, every
+    /// open file is checked every `poll_interval` (what network file systems need: inotify does
+    /// not see writes made on other hosts). Default: true.
+    public var usesInotify = true
     /// `rotate_wait`: how long a file renamed away from the globs or deleted is still read after
     /// it stopped growing (its writer may not have reopened its log yet). Default: 5 s.
     public var rotateWait: Duration = .seconds(5)
@@ -26,7 +31,8 @@ public struct FileSourceSettings: Sendable, Hashable {
     /// counted. Default: 5 min.
     public var deletedHoldLimit: Duration = .seconds(300)
     /// `max_open_files`: the most files the source keeps open; past it, the longest-idle ones
-    /// are closed and watched with a stat, and reopened at their position when they grow.
+    /// are closed (still watched by inotify, or with a stat at each rescan), and reopened at
+    /// their position when they grow.
     /// Default: 512.
     public var maxOpenFiles = 512
     /// `partial_line_timeout`: a last line without its newline is held until the newline comes;

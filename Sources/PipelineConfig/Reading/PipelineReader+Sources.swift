@@ -9,7 +9,7 @@ extension PipelineReader {
     static let commonSourceKeys = ["type", "max_record_bytes", "oversize", "include_lines", "exclude_lines", "key"]
     static let fileSourceKeys = [
         "include", "exclude", "start_at", "poll_interval", "glob_interval", "rotate_wait", "deleted_hold_limit",
-        "partial_line_timeout", "max_open_files", "multiline",
+        "partial_line_timeout", "max_open_files", "multiline", "inotify",
     ]
     static let socketSourceKeys = ["path", "systemd_socket", "socket_type", "mode", "owner", "group"]
 
@@ -97,6 +97,7 @@ extension PipelineReader {
         if let wait = mapping["rotate_wait"]?.duration() { settings.rotateWait = wait }
         if let timeout = mapping["partial_line_timeout"]?.duration() { settings.partialLineTimeout = timeout }
         if let limit = mapping["max_open_files"]?.int(in: 1...1_000_000) { settings.maxOpenFiles = limit }
+        if let value = mapping["inotify"]?.bool() { settings.usesInotify = value }
         if let value = mapping["deleted_hold_limit"], let limit = value.duration() {
             if limit >= settings.rotateWait {
                 settings.deletedHoldLimit = limit

@@ -1,0 +1,63 @@
+import CoreMetrics
+import NIOConcurrencyHelpers
+
+/// One source's counts as swift-metrics instruments, with the dimension `source`. The hot path
+/// only bumps `SourceCounters`' atomics; `export` carries what changed to the instruments once a
+/// second (and when the source retires), so a metrics backend costs nothing per read.
+///
+/// Instruments are looked up by label and dimensions, so a source restarted by a reload goes on
+/// counting in the same series.
+final class SourceMetrics: Sendable {
+    private let linesRead: Counter
+    private let bytesRead: Counter
+    private let linesTruncated: Counter
+    private let recordsAcknowledged: Counter
+    private let recordsFailed: Counter
+    private let deletedBytesLost: Counter
+    private let filesOpen: Gauge
+    private let filesDeletedOpen: Gauge
+    private let checkpointAge: Gauge
+    /// The counter values already exported, in the order of `Self.counterValues`.
+    private let exported = NIOLockedValueBox<[Int]>([])
+
+    init(source: String, factory: any MetricsFactory) {
+        let dimensions = [("source", source)]
+        func counter(_ label: String) -> Counter { Counter(label: label, dimensions: dimensions, factory: factory) }
+        func gauge(_ label: String) -> Gauge { Gauge(label: label, dimensions: dimensions, factory: factory) }
+        linesRead = counter("tributary_source_lines_read_total")
+        bytesRead = counter("tributary_source_bytes_read_total")
+        linesTruncated = counter("tributary_source_lines_truncated_total")
+        recordsAcknowledged = counter("tributary_source_records_acknowledged_total")
+        recordsFailed = counter("tributary_source_records_failed_total")
+        deletedBytesLost = counter("tributary_source_deleted_bytes_lost_total")
+        filesOpen = gauge("tributary_source_files_open")
+        filesDeletedOpen = gauge("tributary_source_files_deleted_open")
+        checkpointAge = gauge("tributary_source_checkpoint_age_seconds")
+    }
+
+    private static func counterValues(_ counters: SourceCounters) -> [Int] {
+        [
+            counters.linesRead.load(ordering: .relaxed), counters.bytesRead.load(ordering: .relaxed),
+            counters.linesOversized.load(ordering: .relaxed), counters.recordsAcknowledged.load(ordering: .relaxed),
+            counters.recordsFailed.load(ordering: .relaxed), counters.bytesLostDeleted.load(ordering: .relaxed),
+        ]
+    }
+
+    /// Brings the instruments up to `counters`; `checkpointAge` is how long the oldest
+    /// acknowledged progress has waited to be stored (zero when the stored checkpoints are
+    /// current, and for sources without checkpoints).
+    func export(_ counters: SourceCounters, checkpointAge age: Duration) {
+        let values = Self.counterValues(counters)
+        let instruments = [linesRead, bytesRead, linesTruncated, recordsAcknowledged, recordsFailed, deletedBytesLost]
+        exported.withLockedValue { exported in
+            if exported.isEmpty { exported = Array(repeating: 0, count: values.count) }
+            for (index, value) in values.enumerated() where value > exported[index] {
+                instruments[index].increment(by: Int64(value - exported[index]))
+                exported[index] = value
+            }
+        }
+        filesOpen.record(counters.filesOpen.load(ordering: .relaxed))
+        filesDeletedOpen.record(counters.filesDeletedOpen.load(ordering: .relaxed))
+        checkpointAge.record(Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
+    }
+}

@@ -292,6 +292,17 @@ enum SocketWriter {
 
 /// Kafka's default partitioner for keyed records, written from the Java client's
 /// `Utils.murmur2` and `toPositive(murmur2(key)) % partitions`; independent of the producer's.
+/// Appends `text` to the file at `url`, creating it when missing (as a log writer would).
+func appendToFile(_ url: URL, _ text: String) throws {
+    if !FileManager.default.fileExists(atPath: url.path) {
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+    }
+    let handle = try FileHandle(forWritingTo: url)
+    handle.seekToEndOfFile()
+    handle.write(Data(text.utf8))
+    try handle.close()
+}
+
 func javaPartition(key: [UInt8], partitions: Int) -> Int32 {
     (javaMurmur2(key) & 0x7fff_ffff) % Int32(partitions)
 }

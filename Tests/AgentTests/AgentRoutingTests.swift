@@ -208,8 +208,8 @@ func consumeUntil(_ cluster: KafkaTestCluster, topic: String, count: Int) async 
 }
 
 extension AgentBinaryTests {
-    /// File sources followed simply (durable checkpoints are the next issue): `start_at`, files that
-    /// appear later, a rename rotation, a file that shrinks.
+    /// File sources followed within one run: `start_at`, files that appear later, a rename
+    /// rotation, a file that shrinks (checkpoints across runs are in CheckpointAgentTests).
     @Suite("tributary run: following files")
     struct AgentFileTests {
         @Test func startAtRotationNewFilesAndTruncation() async throws {
@@ -240,17 +240,11 @@ extension AgentBinaryTests {
                 """
             let agent = try AgentProcess(pipeline: pipeline, directory: directory)
             #expect(await agent.waitForLog("Reading file"), "stderr: \(agent.stderr)")
-            func append(_ url: URL, _ text: String) throws {
-                let handle = try FileHandle(forWritingTo: url)
-                handle.seekToEndOfFile()
-                handle.write(Data(text.utf8))
-                try handle.close()
-            }
             // start_at: end skips what app.log held at start; what is appended is read.
-            try append(app, "new 1\n")
+            try appendToFile(app, "new 1\n")
             _ = try await consumeUntil(cluster, topic: "files", count: 1)
             // Rotation by rename: the old file's last lines, then the new file from its start.
-            try append(app, "before rotation\n")
+            try appendToFile(app, "before rotation\n")
             try FileManager.default.moveItem(at: app, to: logs.appendingPathComponent("app.log.1"))
             try "after rotation\n".write(to: app, atomically: false, encoding: .utf8)
             // A file that appears later is new: read from its start, whatever start_at says.
@@ -260,7 +254,7 @@ extension AgentBinaryTests {
             // Truncated in place (copytruncate): read again from 0.
             try "".write(to: app, atomically: false, encoding: .utf8)
             #expect(await agent.waitForLog("The file shrank"), "stderr: \(agent.stderr)")
-            try append(app, "after truncation\n")
+            try appendToFile(app, "after truncation\n")
             let records = try await consumeUntil(cluster, topic: "files", count: 6)
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")

@@ -24,13 +24,7 @@ extension AgentBinaryTests {
         }
 
         static func append(_ url: URL, _ lines: Range<Int>, prefix: String = "line") throws {
-            if !FileManager.default.fileExists(atPath: url.path) {
-                FileManager.default.createFile(atPath: url.path, contents: nil)
-            }
-            let handle = try FileHandle(forWritingTo: url)
-            handle.seekToEndOfFile()
-            handle.write(Data(lines.map { "\(prefix) \($0)\n" }.joined().utf8))
-            try handle.close()
+            try appendToFile(url, lines.map { "\(prefix) \($0)\n" }.joined())
         }
 
         static func values(_ cluster: KafkaTestCluster, count: Int) async throws -> [String] {
@@ -228,16 +222,8 @@ extension AgentBinaryTests {
                   - from: app
                     topic: lines
                 """
-            func append(_ text: String) throws {
-                if !FileManager.default.fileExists(atPath: log.path) {
-                    FileManager.default.createFile(atPath: log.path, contents: nil)
-                }
-                let handle = try FileHandle(forWritingTo: log)
-                handle.seekToEndOfFile()
-                handle.write(Data(text.utf8))
-                try handle.close()
-            }
-            try append(
+            try appendToFile(
+                log,
                 "2026-12-02 10:00:01 INFO one\n2026-12-02 10:00:02 ERROR two\njava.lang.Error: x\n    at A.a(A.java:1)\n"
             )
             let first = try AgentProcess(pipeline: pipeline, directory: directory)
@@ -246,7 +232,8 @@ extension AgentBinaryTests {
             try await Task.sleep(for: .milliseconds(1500))  // a checkpoint write while "two" is open
             first.signal(SIGTERM)
             #expect(await first.waitForExit() == 0, "stderr: \(first.stderr)")
-            try append("    at B.b(B.java:2)\n2026-12-02 10:00:03 INFO three\n2026-12-02 10:00:04 INFO four\n")
+            try appendToFile(
+                log, "    at B.b(B.java:2)\n2026-12-02 10:00:03 INFO three\n2026-12-02 10:00:04 INFO four\n")
             let second = try AgentProcess(pipeline: pipeline, directory: directory)
             let records = try await consumeUntil(cluster, topic: "lines", count: 3)
             second.signal(SIGTERM)
@@ -283,16 +270,6 @@ extension AgentBinaryTests {
             """
         }
 
-        static func append(_ url: URL, _ text: String) throws {
-            if !FileManager.default.fileExists(atPath: url.path) {
-                FileManager.default.createFile(atPath: url.path, contents: nil)
-            }
-            let handle = try FileHandle(forWritingTo: url)
-            handle.seekToEndOfFile()
-            handle.write(Data(text.utf8))
-            try handle.close()
-        }
-
         /// Renamed out of the glob (`app.log` → `app.log.1`), the old file is still read: what
         /// its writer appends before reopening its log is delivered too.
         @Test func aFileRenamedAwayIsReadUntilQuiet() async throws {
@@ -303,14 +280,14 @@ extension AgentBinaryTests {
             let logs = directory.appendingPathComponent("logs")
             try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
             let log = logs.appendingPathComponent("app.log")
-            try Self.append(log, "one\n")
+            try appendToFile(log, "one\n")
             let agent = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
             _ = try await consumeUntil(cluster, topic: "lines", count: 1)
             let rotated = logs.appendingPathComponent("app.log.1")
             try FileManager.default.moveItem(at: log, to: rotated)
-            try Self.append(log, "new file\n")
+            try appendToFile(log, "new file\n")
             try await Task.sleep(for: .milliseconds(300))
-            try Self.append(rotated, "late to the old file\n")
+            try appendToFile(rotated, "late to the old file\n")
             let records = try await consumeUntil(cluster, topic: "lines", count: 3)
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
@@ -331,15 +308,15 @@ extension AgentBinaryTests {
             let logs = directory.appendingPathComponent("logs")
             try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
             let log = logs.appendingPathComponent("app.log")
-            try Self.append(log, (0..<10).map { "line \($0)\n" }.joined())
+            try appendToFile(log, (0..<10).map { "line \($0)\n" }.joined())
             let first = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
             _ = try await consumeUntil(cluster, topic: "lines", count: 10)
             first.signal(SIGTERM)
             #expect(await first.waitForExit() == 0)
             // While stopped: more lines, then logrotate's rename and create.
-            try Self.append(log, (10..<15).map { "line \($0)\n" }.joined())
+            try appendToFile(log, (10..<15).map { "line \($0)\n" }.joined())
             try FileManager.default.moveItem(at: log, to: logs.appendingPathComponent("app.log.1"))
-            try Self.append(log, "fresh 0\nfresh 1\n")
+            try appendToFile(log, "fresh 0\nfresh 1\n")
             let second = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
             let records = try await consumeUntil(cluster, topic: "lines", count: 17)
             second.signal(SIGTERM)
@@ -359,7 +336,7 @@ extension AgentBinaryTests {
             let logs = directory.appendingPathComponent("logs")
             try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
             let log = logs.appendingPathComponent("app.log")
-            try Self.append(log, "before\n")
+            try appendToFile(log, "before\n")
             let agent = try AgentProcess(
                 pipeline: Self.pipeline(
                     cluster, directory, extra: "    rotate_wait: 300ms\n    deleted_hold_limit: 1s"),
@@ -392,7 +369,7 @@ extension AgentBinaryTests {
             defer { try? FileManager.default.removeItem(at: directory) }
             let logs = directory.appendingPathComponent("logs")
             try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-            try Self.append(logs.appendingPathComponent("held.log"), "complete\nno newline yet")
+            try appendToFile(logs.appendingPathComponent("held.log"), "complete\nno newline yet")
             let held = try AgentProcess(pipeline: Self.pipeline(cluster, directory), directory: directory)
             _ = try await consumeUntil(cluster, topic: "lines", count: 1)
             try await Task.sleep(for: .milliseconds(700))

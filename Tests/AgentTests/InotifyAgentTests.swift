@@ -35,13 +35,7 @@ extension AgentBinaryTests {
                 """
             let agent = try AgentProcess(pipeline: pipeline, directory: directory)
             _ = try await consumeUntil(cluster, topic: "watched", count: 1)
-            func append(_ url: URL, _ text: String) throws {
-                let handle = try FileHandle(forWritingTo: url)
-                handle.seekToEndOfFile()
-                handle.write(Data(text.utf8))
-                try handle.close()
-            }
-            try append(first, "a 2\n")
+            try appendToFile(first, "a 2\n")
             try "b 1\n".write(to: logs.appendingPathComponent("b.log"), atomically: false, encoding: .utf8)
             let service = logs.appendingPathComponent("svc")
             try FileManager.default.createDirectory(at: service, withIntermediateDirectories: false)
@@ -51,10 +45,10 @@ extension AgentBinaryTests {
             try FileManager.default.createDirectory(at: later, withIntermediateDirectories: false)
             try "later 1\n".write(to: later.appendingPathComponent("x.log"), atomically: false, encoding: .utf8)
             _ = try await consumeUntil(cluster, topic: "watched", count: 5)
-            try append(first, "a 3\n")
+            try appendToFile(first, "a 3\n")
             try FileManager.default.moveItem(at: first, to: logs.appendingPathComponent("a.log.1"))
             try "a new 1\n".write(to: first, atomically: false, encoding: .utf8)
-            try append(service.appendingPathComponent("app.log"), "svc 2\n")
+            try appendToFile(service.appendingPathComponent("app.log"), "svc 2\n")
             let records = try await consumeUntil(cluster, topic: "watched", count: 8)
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")

@@ -99,8 +99,12 @@ final class ProducerBatch: @unchecked Sendable {
         case .continuation(let waiting):
             continuation = waiting
         case .report(let reports):
-            if let last = reportRuns.last, last.reports === reports, last.start + last.count == records.count {
-                reportRuns[reportRuns.count - 1].count += 1
+            // Indexed in place: copying the last run out would retain its reports per record.
+            let last = reportRuns.count - 1
+            if last >= 0, reportRuns[last].reports === reports,
+                reportRuns[last].start + reportRuns[last].count == records.count
+            {
+                reportRuns[last].count += 1
             } else {
                 reportRuns.append(ReportRun(reports: reports, start: records.count, count: 1))
             }

@@ -263,9 +263,9 @@ final class RecordAccumulator: Sendable {
             }
             cache = TopicCache(name: topicName, metadata: topic, queues: queues)
         }
-        let topic = cache!.metadata
+        // Read in place: binding the cached metadata to a local would retain its arrays per record.
         let queues = cache!.queues
-        let partitionCount = Int32(topic.partitions.count)
+        let partitionCount = Int32(cache!.metadata.partitions.count)
         // ClusterMetadata never holds a topic without partitions; this only keeps the
         // partitioner's precondition out of reach of anything a broker can send.
         guard partitionCount > 0 else { return .needsMetadata(topic: topicName) }
@@ -281,7 +281,7 @@ final class RecordAccumulator: Sendable {
         } else {
             partition = queues.partitioner.partition(
                 state: queues.partitionerState, rawKey: key, partitionCount: partitionCount,
-                availablePartitions: topic.availablePartitions)
+                availablePartitions: cache!.metadata.availablePartitions)
         }
         Self.ensurePartition(partition, of: queues, state: &state)
         let slot = Int(partition)

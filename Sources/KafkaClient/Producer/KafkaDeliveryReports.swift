@@ -23,12 +23,12 @@ public final class KafkaDeliveryReports: AsyncSequence, Sendable {
     /// How many records may be outstanding: appended, and their reports not yet read.
     public let capacity: Int
 
-    private struct Reader {
+    struct Reader {
         var id: UInt64
         var continuation: CheckedContinuation<KafkaDeliveryReport?, Never>
     }
 
-    private struct State {
+    struct State {
         var reports = FIFOQueue<KafkaDeliveryReport>()
         /// Records holding a place: reserved for an append, in a batch, or reported and unread.
         var outstanding = 0
@@ -38,7 +38,15 @@ public final class KafkaDeliveryReports: AsyncSequence, Sendable {
         var isFinished = false
     }
 
-    private let state = NIOLockedValueBox(State())
+    /// The producer keeps a weak reference to the core (to finish the stream when it closes),
+    /// not to the stream itself: a weakly referenced object takes Swift's slow reference-counting
+    /// path on every retain, and the stream is retained for each run of records appended.
+    let core = Core()
+    private var state: NIOLockedValueBox<State> { core.state }
+
+    final class Core: Sendable {
+        let state = NIOLockedValueBox(State())
+    }
 
     init(capacity: Int) {
         self.capacity = Swift.max(capacity, 1)
@@ -49,7 +57,11 @@ public final class KafkaDeliveryReports: AsyncSequence, Sendable {
 
     /// Ends the sequence once the reports already delivered are read; later reports are dropped.
     /// For a caller that goes away (a source removed by a reload) while records are in flight.
-    public func finish() {
+    public func finish() { Self.finish(core) }
+
+    /// `finish()` for the producer, which holds only the stream's core.
+    static func finish(_ core: Core) {
+        let state = core.state
         let readers: [Reader] = state.withLockedValue { state in
             state.isFinished = true
             guard state.reports.isEmpty else { return [] }

@@ -142,8 +142,8 @@ public final class KafkaProducer: Service, Sendable {
     public func makeDeliveryReports(capacity: Int = 1_048_576) -> KafkaDeliveryReports {
         let reports = KafkaDeliveryReports(capacity: capacity)
         let closed = reportStreams.withLockedValue { streams in
-            streams.removeAll { $0.reports == nil }
-            streams.append(WeakReports(reports: reports))
+            streams.removeAll { $0.core == nil }
+            streams.append(WeakReports(core: reports.core))
             return isClosed.load(ordering: .acquiring)
         }
         if closed { reports.finish() }
@@ -334,7 +334,7 @@ public final class KafkaProducer: Service, Sendable {
         await flush()
         abort.cancel()
         try? await sender.closeConnections().get()
-        for stream in reportStreams.withLockedValue({ $0 }) { stream.reports?.finish() }
+        for stream in reportStreams.withLockedValue({ $0 }) { if let core = stream.core { KafkaDeliveryReports.finish(core) } }
         if ownsEventLoopGroup {
             try? await eventLoopGroup.shutdownGracefully()
         }
@@ -362,7 +362,7 @@ public final class KafkaProducer: Service, Sendable {
 }
 
 private struct WeakReports: Sendable {
-    weak var reports: KafkaDeliveryReports?
+    weak var core: KafkaDeliveryReports.Core?
 }
 
 /// The max.block.ms timer of one memory wait; set from inside the accumulator's lock, cancelled

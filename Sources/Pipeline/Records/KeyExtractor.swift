@@ -32,6 +32,14 @@ struct KeyExtractor: @unchecked Sendable {
         }
     }
 
+    /// Whether every record gets the same key (none, or a constant).
+    var isConstant: Bool {
+        switch compiled {
+        case .none, .constant: true
+        case .regex, .json, .template: false
+        }
+    }
+
     /// The record's key; `failed` is set when the key could not be extracted.
     func extract(_ context: LineContext, failed: inout Bool) -> Outcome {
         let text: String?

@@ -7,12 +7,26 @@ import PipelineConfig
 struct RouteRecordBuilder: Sendable {
     let configuration: RouteConfiguration
     private let key: KeyExtractor
-    private let headerNames: [String]
+    /// The topic when it does not depend on the record, already checked (or its fallback).
+    private let fixedTopic: (name: String, isFallback: Bool)?
+    /// Whether the route's records can go as one `KafkaRecordBlock` per read: raw lines, a
+    /// fixed topic, no key or a constant one, headers that are the same for a whole read.
+    private let isBlockShaped: Bool
 
     init(_ configuration: RouteConfiguration, sourceKey: KeyExtraction?) throws {
         self.configuration = configuration
         self.key = try KeyExtractor(configuration.key ?? sourceKey)
-        self.headerNames = configuration.headers.map(\.name)
+        if let topic = configuration.topic.constant {
+            fixedTopic =
+                Self.isValidTopic(topic)
+                ? (topic, false) : (configuration.fallbackTopic.map { ($0, true) } ?? (topic, false))
+        } else {
+            fixedTopic = nil
+        }
+        let perReadFields: Set<RecordField> = [.source, .host, .path, .timestamp]
+        isBlockShaped =
+            fixedTopic != nil && configuration.format == .raw && key.isConstant
+            && configuration.headers.allSatisfy { $0.value.fields.allSatisfy(perReadFields.contains) }
     }
 
     var name: String { configuration.name }
@@ -34,7 +48,10 @@ struct RouteRecordBuilder: Sendable {
         switch outcome {
         case .key(let value):
             recordKey = value
-            if let rendered = context.render(configuration.topic) {
+            if let fixedTopic {
+                if fixedTopic.isFallback { tally.fallbackTopics += 1 }
+                topic = fixedTopic.name
+            } else if let rendered = context.render(configuration.topic) {
                 topic = rendered
             } else {
                 tally.fallbackTopics += 1
@@ -45,11 +62,22 @@ struct RouteRecordBuilder: Sendable {
             recordKey = nil
             topic = deadLetterTopic
         }
-        if !Self.isValidTopic(topic) {
+        if fixedTopic == nil && !Self.isValidTopic(topic) {
             // A template rendered into something Kafka would refuse: the fallback takes it.
             tally.fallbackTopics += 1
             topic = configuration.fallbackTopic ?? topic
         }
+        let headers = self.headers(context)
+        let value: ByteBuffer
+        switch configuration.format {
+        case .raw: value = context.lines.slice(context.line)
+        case .json: value = Self.envelope(context)
+        }
+        return KafkaProducerRecord(
+            topic: topic, key: recordKey, value: value, headers: headers, timestamp: context.timestamp)
+    }
+
+    private func headers(_ context: LineContext) -> [KafkaRecordHeader] {
         var headers: [KafkaRecordHeader] = []
         if !configuration.headers.isEmpty {
             headers.reserveCapacity(configuration.headers.count)
@@ -58,13 +86,28 @@ struct RouteRecordBuilder: Sendable {
                 headers.append(KafkaRecordHeader(key: header.name, value: ByteBuffer(string: value)))
             }
         }
-        let value: ByteBuffer
-        switch configuration.format {
-        case .raw: value = context.lines.slice(context.line)
-        case .json: value = Self.envelope(context)
+        return headers
+    }
+
+    /// The route's records for `lines` of one read as a single block (ranges of the read's
+    /// buffer, nothing allocated per record), or nil when the route needs a record per line
+    /// (a key, topic or header that depends on the line, the JSON envelope).
+    func block(_ context: LineContext, lines: [FramedLines.Line], tally: inout Tally) -> KafkaRecordBlock? {
+        guard isBlockShaped, let fixedTopic else { return nil }
+        var bytes = context.lines.bytes
+        var keyRange: Range<Int>?
+        var failed = false
+        if case .key(let key?) = key.extract(context, failed: &failed) {
+            let start = bytes.readableBytes
+            bytes.writeImmutableBuffer(key)
+            keyRange = start..<(start + key.readableBytes)
         }
-        return KafkaProducerRecord(
-            topic: topic, key: recordKey, value: value, headers: headers, timestamp: context.timestamp)
+        if fixedTopic.isFallback { tally.fallbackTopics += lines.count }
+        var block = KafkaRecordBlock(
+            topic: fixedTopic.name, headers: headers(context), timestamp: context.timestamp, bytes: bytes)
+        block.records.reserveCapacity(lines.count)
+        for line in lines { block.append(key: keyRange, value: line.range) }
+        return block
     }
 
     /// `{"message":…,"source":…,"host":…,"path":…,"offset":…,"timestamp":…}`; `path` only

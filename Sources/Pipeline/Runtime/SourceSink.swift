@@ -176,22 +176,31 @@ public final class SourceSink: Sendable {
         if lines.oversizedLines > 0 {
             counters.linesOversized.wrappingIncrement(by: lines.oversizedLines, ordering: .relaxed)
         }
-        var records: [KafkaProducerRecord] = []
-        records.reserveCapacity(lines.lines.count * wiring.routes.count)
+        var outgoing: [Outgoing] = []
         var tally = RouteRecordBuilder.Tally()
         var filtered = 0
         if !lines.isEmpty {
             var context = LineContext(
                 source: name, host: host, path: position.path, timestamp: timestamp,
                 timestampText: LineContext.rfc3339(milliseconds: timestamp), lines: lines, line: lines.lines[0])
-            for line in lines.lines {
-                if !wiring.filter.isEmpty && !wiring.filter.keeps(lines.string(line)) {
-                    filtered += 1
+            var kept = lines.lines
+            if !wiring.filter.isEmpty {
+                kept.removeAll { !wiring.filter.keeps(lines.string($0)) }
+                filtered = lines.lines.count - kept.count
+            }
+            var records: [KafkaProducerRecord] = []
+            for route in wiring.routes where !kept.isEmpty {
+                if let block = route.block(context, lines: kept, tally: &tally) {
+                    outgoing.append(.block(block))
                     continue
                 }
-                context.line = line
-                for route in wiring.routes { records.append(route.record(context, tally: &tally)) }
+                records.reserveCapacity(records.count + kept.count)
+                for line in kept {
+                    context.line = line
+                    records.append(route.record(context, tally: &tally))
+                }
             }
+            if !records.isEmpty { outgoing.append(.records(records)) }
         }
         if filtered > 0 { counters.linesFiltered.wrappingIncrement(by: filtered, ordering: .relaxed) }
         if tally.keyFailures > 0 { counters.keyFailures.wrappingIncrement(by: tally.keyFailures, ordering: .relaxed) }
@@ -201,12 +210,48 @@ public final class SourceSink: Sendable {
         if tally.fallbackTopics > 0 {
             counters.fallbackTopics.wrappingIncrement(by: tally.fallbackTopics, ordering: .relaxed)
         }
-        let firstID = state.withLockedValue { state in
+        let count = outgoing.reduce(0) { $0 + $1.count }
+        var firstID = state.withLockedValue { state in
             defer { state.absorbCompleted() }
-            return state.acknowledger.register(count: records.count, position: position)
+            return state.acknowledger.register(count: count, position: position)
         }
-        guard !records.isEmpty else { return }
-        await enqueue(records, firstID: firstID, wiring: wiring)
+        for part in outgoing {
+            await enqueue(part, firstID: firstID, wiring: wiring)
+            firstID += UInt64(part.count)
+        }
+    }
+
+    /// One read's records for the producer: a block per route that allows it, the rest one by one.
+    private enum Outgoing {
+        case block(KafkaRecordBlock)
+        case records([KafkaProducerRecord])
+
+        var count: Int {
+            switch self {
+            case .block(let block): block.records.count
+            case .records(let records): records.count
+            }
+        }
+
+        func topic(at index: Int) -> String {
+            switch self {
+            case .block(let block): block.topic
+            case .records(let records): records[index].topic
+            }
+        }
+
+        /// Hands the records from `start` on to the producer.
+        func enqueue(from start: Int, firstID: UInt64, wiring: Wiring) async throws {
+            switch self {
+            case .block(var block):
+                if start > 0 { block.records.removeFirst(start) }
+                try await wiring.producer.enqueue(block, firstID: firstID, reportingTo: wiring.reports)
+            case .records(let records):
+                try await wiring.producer.enqueue(
+                    contentsOf: start == 0 ? records : Array(records[start...]), firstID: firstID,
+                    reportingTo: wiring.reports)
+            }
+        }
     }
 
     /// Counts and logs an unfinished line given up at a stop.
@@ -219,14 +264,12 @@ public final class SourceSink: Sendable {
 
     /// Hands `records` to the producer, waiting through a full buffer; a record the producer
     /// refuses for itself (too large, unknown topic) is counted as failed and the rest go on.
-    private func enqueue(_ records: [KafkaProducerRecord], firstID: UInt64, wiring: Wiring) async {
+    private func enqueue(_ records: Outgoing, firstID: UInt64, wiring: Wiring) async {
         var start = 0
         var waits = 0
         while start < records.count {
             do {
-                let remaining = start == 0 ? records : Array(records[start...])
-                try await wiring.producer.enqueue(
-                    contentsOf: remaining, firstID: firstID + UInt64(start), reportingTo: wiring.reports)
+                try await records.enqueue(from: start, firstID: firstID + UInt64(start), wiring: wiring)
                 counters.recordsSent.wrappingIncrement(by: records.count - start, ordering: .relaxed)
                 return
             } catch {
@@ -259,13 +302,13 @@ public final class SourceSink: Sendable {
                     if waits == 1 || waits % 10 == 0 {
                         logger.warning(
                             "\(wait)",
-                            metadata: ["topic": "\(records[start].topic)", "error": "\(failure?.message ?? "")"])
+                            metadata: ["topic": "\(records.topic(at: start))", "error": "\(failure?.message ?? "")"])
                     }
                 } else {
                     // This record cannot be sent (too large, its topic unknown after max.block.ms…).
                     logger.error(
                         "A record could not be sent and is dropped",
-                        metadata: ["topic": "\(records[start].topic)", "error": "\(failure?.message ?? "\(error)")"])
+                        metadata: ["topic": "\(records.topic(at: start))", "error": "\(failure?.message ?? "\(error)")"])
                     state.withLockedValue {
                         _ = $0.acknowledger.acknowledge([firstID + UInt64(start)], failed: true)
                         $0.absorbCompleted()

@@ -1,4 +1,8 @@
 import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import PipelineConfig
 
 /// Cuts a byte stream into newline-delimited records, bounded by `maxRecordBytes`.
@@ -47,13 +51,18 @@ public struct LineFramer: Sendable {
         let baseOffset = pendingOffset
         let oversizedBefore = oversizedLines
         var lines: [FramedLines.Line] = []
+        // About one line per 100 bytes of log; growing past it costs a copy, not a failure.
+        lines.reserveCapacity(bytes.readableBytes / 96 + 1)
         let maximum = settings.maxRecordBytes
         let total = bytes.readableBytes
         var consumed = 0
         bytes.withUnsafeReadableBytes { raw in
             var start = 0
             while start < total {
-                let newline = raw[start...].firstIndex(of: UInt8(ascii: "\n"))
+                // memchr scans a word at a time; a generic firstIndex(of:) goes byte by byte.
+                let newline = memchr(raw.baseAddress! + start, 0x0A, total - start).map {
+                    raw.baseAddress!.distance(to: UnsafeRawPointer($0))
+                }
                 let end = newline ?? total
                 if isDiscarding {
                     guard newline != nil else {

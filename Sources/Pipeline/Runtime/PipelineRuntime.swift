@@ -54,7 +54,7 @@ struct PipelineRuntime {
         self.configuration = configuration
         self.environment = environment
         self.group = group
-        self.reader = BlockingReader(threadPool: threadPool, chunkSize: 65_536)
+        self.reader = BlockingReader(threadPool: threadPool, chunkSize: 262_144)
         self.logger = logger
         self.events = events
         self.live = live

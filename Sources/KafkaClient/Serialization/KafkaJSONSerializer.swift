@@ -1,4 +1,10 @@
-import Foundation
+// FoundationEssentials has JSONEncoder without Foundation's ICU, whose tables cost the agent
+// megabytes of resident memory.
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import NIOCore
 
 /// Encodes values as JSON with Foundation's `JSONEncoder`.

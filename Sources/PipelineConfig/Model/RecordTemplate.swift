@@ -17,10 +17,10 @@ public struct RecordTemplate: Sendable, Hashable, CustomStringConvertible {
         self.text = text
         var parts: [Part] = []
         var rest = Substring(text)
-        while let open = rest.range(of: "{{") {
+        while let open = rest.firstRange(of: "{{") {
             if open.lowerBound > rest.startIndex { parts.append(.literal(String(rest[..<open.lowerBound]))) }
             let after = rest[open.upperBound...]
-            guard let close = after.range(of: "}}") else {
+            guard let close = after.firstRange(of: "}}") else {
                 throw TemplateError(message: "\"{{\" without a closing \"}}\" in \"\(text)\"")
             }
             let name = String(after[..<close.lowerBound]).trimmingWhitespace

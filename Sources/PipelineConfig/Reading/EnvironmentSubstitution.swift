@@ -46,7 +46,7 @@ struct EnvironmentSubstitution: Sendable {
     private func value(of reference: Substring) throws(Failure) -> String {
         let name: Substring
         let fallback: Substring?
-        if let separator = reference.range(of: ":-") {
+        if let separator = reference.firstRange(of: ":-") {
             name = reference[..<separator.lowerBound]
             fallback = reference[separator.upperBound...]
         } else {

@@ -124,6 +124,52 @@ final class ProducerBatch: @unchecked Sendable {
         }
     }
 
+    /// Records appended to an open batch in one go (the block path): the writer and the entries
+    /// are taken out of the batch for the run, so that appending is plain struct mutation, with
+    /// no per-record access to the class's storage.
+    struct Run {
+        fileprivate var writer: RecordBatchWriter
+        fileprivate var records: [RecordEntry]
+        fileprivate(set) var count = 0
+
+        var sizeInBytes: Int { writer.sizeInBytes }
+
+        mutating func append(
+            id: KafkaRecordID, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+            headers: [KafkaRecordHeader]
+        ) {
+            writer.append(timestamp: timestamp, key: key, value: value, headers: headers)
+            records.append(
+                RecordEntry(
+                    id: id, timestamp: timestamp, keySize: Int32(truncatingIfNeeded: key?.count ?? -1),
+                    valueSize: Int32(truncatingIfNeeded: value?.count ?? -1)))
+            count += 1
+        }
+    }
+
+    /// Starts a run of appends; `endRun` must follow before the batch is used otherwise.
+    func beginRun() -> Run {
+        let run = Run(writer: writer!, records: records)
+        writer = nil
+        records = []
+        return run
+    }
+
+    /// Puts the run's records in the batch, all reported to `reports`.
+    func endRun(_ run: Run, reports: KafkaDeliveryReports) {
+        writer = run.writer
+        let start = run.records.count - run.count
+        records = run.records
+        guard run.count > 0 else { return }
+        let last = reportRuns.count - 1
+        if last >= 0, reportRuns[last].reports === reports, reportRuns[last].start + reportRuns[last].count == start {
+            reportRuns[last].count += run.count
+        } else {
+            reportRuns.append(ReportRun(reports: reports, start: start, count: run.count))
+        }
+        if !continuations.isEmpty { continuations.append(contentsOf: repeatElement(nil, count: run.count)) }
+    }
+
     /// Encodes the batch once (compression, header, CRC) and returns its bytes; later calls
     /// return the same bytes.
     /// When the producer state changed since (an epoch bump), the bytes are re-stamped in place

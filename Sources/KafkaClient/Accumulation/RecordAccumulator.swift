@@ -153,6 +153,7 @@ final class RecordAccumulator: Sendable {
                 let sliceEnd = min(block.records.count, progress.next + Self.recordsPerLockHold)
                 state.withLockedValue { state in
                     var cache: TopicCache? = nil
+                    var placement: Placement?
                     while progress.next < sliceEnd {
                         let index = progress.next
                         let record = block.records[index]
@@ -162,13 +163,21 @@ final class RecordAccumulator: Sendable {
                             value: record.value.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) },
                             headers: block.headers, timestamp: timestamp, id: firstID + KafkaRecordID(index - start),
                             now: now, reservation: &reservation, completion: { .report(reports) }, settings: settings,
-                            state: &state, cache: &cache)
+                            state: &state, cache: &cache, placement: &placement)
                         guard case .appended(let wakeSender) = outcome else {
                             progress.stop = outcome
                             break
                         }
                         progress.wakeSender = progress.wakeSender || wakeSender
                         progress.next += 1
+                        if let placement, let queues = cache?.queues {
+                            let runWakes = Self.appendRun(
+                                block: block, bytes: bytes, next: &progress.next, until: sliceEnd,
+                                firstID: firstID &- KafkaRecordID(start), timestamp: timestamp, placement: placement,
+                                queues: queues, partitionCount: cache!.metadata.partitions.count,
+                                reports: reports, settings: settings)
+                            progress.wakeSender = progress.wakeSender || runWakes
+                        }
                     }
                 }
             }
@@ -195,6 +204,7 @@ final class RecordAccumulator: Sendable {
     ) {
         state.withLockedValue { state in
             var cache: TopicCache? = nil
+            var unused: Placement?
             while progress.next < sliceEnd {
                 let index = progress.next
                 let record = records[index]
@@ -204,7 +214,8 @@ final class RecordAccumulator: Sendable {
                             topic: record.topic, explicitPartition: record.partition, key: key, value: value,
                             headers: record.headers, timestamp: record.timestamp ?? nowMillis,
                             id: firstID + KafkaRecordID(index - start), now: now, reservation: &reservation,
-                            completion: { completion(index) }, settings: settings, state: &state, cache: &cache)
+                            completion: { completion(index) }, settings: settings, state: &state, cache: &cache,
+                            placement: &unused)
                     }
                 }
                 guard case .appended(let wakeSender) = outcome else {
@@ -222,8 +233,9 @@ final class RecordAccumulator: Sendable {
         topic topicName: String, explicitPartition: Int32?, key: UnsafeRawBufferPointer?,
         value: UnsafeRawBufferPointer?, headers: [KafkaRecordHeader], timestamp: Int64, id: KafkaRecordID,
         now: NIODeadline, reservation: inout Int, completion: () -> RecordCompletion, settings: Settings,
-        state: inout State, cache: inout TopicCache?
+        state: inout State, cache: inout TopicCache?, placement: inout Placement?
     ) -> AppendOutcome {
+        placement = nil
         if state.isClosed {
             return .failed(
                 KafkaProducerError(.producerClosed, "the producer is closed; \(topicName) record not accepted"))
@@ -294,6 +306,7 @@ final class RecordAccumulator: Sendable {
                 id: id, timestamp: timestamp, key: key, value: value, headers: headers,
                 completion: completion())
             if open.sizeInBytes >= queues.settings.batchSize { wake = true }
+            placement = Placement(partition: partition, batch: open)
         } else {
             let size = max(queues.settings.batchSize, estimate + batchOverhead)
             if reservation >= size {
@@ -315,9 +328,55 @@ final class RecordAccumulator: Sendable {
                 completion: completion())
             queues.partitions[slot].append(batch)
             wake = true
+            placement = Placement(partition: partition, batch: batch)
         }
         queues.partitioner.recordAppended(state: queues.partitionerState, partition: partition, bytes: estimate)
         return .appended(wakeSender: wake)
+    }
+
+    /// Where `appendOne` put a record: the next records of a block may follow it there.
+    private struct Placement {
+        var partition: Int32
+        var batch: ProducerBatch
+    }
+
+    /// Appends the block's records from `next` on to the batch the previous one went to, as long
+    /// as each would go there through `appendOne` too (the same partition, room in the batch,
+    /// within the size limits); stops at the first that would not, which `appendOne` then takes.
+    /// Returns whether the batch became full (the sender should look).
+    private static func appendRun(
+        block: KafkaRecordBlock, bytes: UnsafeRawBufferPointer, next: inout Int, until end: Int,
+        firstID: KafkaRecordID, timestamp: Int64, placement: Placement, queues: TopicQueues, partitionCount: Int,
+        reports: KafkaDeliveryReports, settings: Settings
+    ) -> Bool {
+        let batch = placement.batch
+        guard next < end, batch.isOpen else { return false }
+        let limit = max(queues.settings.batchSize, batch.reservedBytes)
+        let largest = min(settings.maxRequestSize, settings.bufferMemory) - RecordBatchLayout.records
+        var run = batch.beginRun()
+        while next < end {
+            let record = block.records[next]
+            let key = record.key.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
+            let value = record.value.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
+            let estimate = RecordBatchWriter.estimatedRecordSize(
+                keyLength: key?.count, valueLength: value?.count, headers: block.headers)
+            guard estimate <= largest, run.sizeInBytes + estimate <= limit else { break }
+            if block.partition == nil {
+                guard
+                    queues.partitioner.certainlyPlaces(
+                        state: queues.partitionerState, rawKey: key, partitionCount: Int32(partitionCount),
+                        in: placement.partition)
+                else { break }
+            }
+            run.append(
+                id: firstID &+ KafkaRecordID(next), timestamp: timestamp, key: key, value: value, headers: block.headers
+            )
+            queues.partitioner.recordAppended(
+                state: queues.partitionerState, partition: placement.partition, bytes: estimate)
+            next += 1
+        }
+        batch.endRun(run, reports: reports)
+        return batch.sizeInBytes >= queues.settings.batchSize
     }
 
     /// Creates the queues up to `partition`, registering each in the drain order.

@@ -97,6 +97,25 @@ struct KafkaPartitioner {
         }
     }
 
+    /// Whether `partition(state:rawKey:…)` would return `partition` for this key, answered
+    /// without moving any state (no round-robin step, no random draw): false where the answer
+    /// would need one. The bulk path uses it to keep appending to the batch it is filling.
+    func certainlyPlaces(
+        state: TopicState, rawKey key: UnsafeRawBufferPointer?, partitionCount: Int32, in partition: Int32
+    ) -> Bool {
+        let key = ignoreKeys ? nil : key
+        switch strategy {
+        case .murmur2RoundRobin, .murmur2UniformSticky:
+            if let key { return Murmur2.toPositive(Murmur2.hash(key)) % partitionCount == partition }
+            return strategy == .murmur2UniformSticky && state.stickyPartition == partition
+        case .consistent:
+            return Self.consistentPartition(rawKey: key, partitionCount: partitionCount) == partition
+        case .consistentRandom:
+            guard let key, key.count > 0 else { return false }
+            return Self.consistentPartition(rawKey: key, partitionCount: partitionCount) == partition
+        }
+    }
+
     /// The same, for a key given as raw bytes (nil for a null key): the bulk paths' form.
     mutating func partition(
         state: TopicState, rawKey key: UnsafeRawBufferPointer?, partitionCount: Int32, availablePartitions: [Int32]

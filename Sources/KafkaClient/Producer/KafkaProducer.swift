@@ -334,7 +334,9 @@ public final class KafkaProducer: Service, Sendable {
         await flush()
         abort.cancel()
         try? await sender.closeConnections().get()
-        for stream in reportStreams.withLockedValue({ $0 }) { if let core = stream.core { KafkaDeliveryReports.finish(core) } }
+        for stream in reportStreams.withLockedValue({ $0 }) {
+            if let core = stream.core { KafkaDeliveryReports.finish(core) }
+        }
         if ownsEventLoopGroup {
             try? await eventLoopGroup.shutdownGracefully()
         }

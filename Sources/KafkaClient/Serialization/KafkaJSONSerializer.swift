@@ -1,3 +1,5 @@
+import NIOCore
+
 // FoundationEssentials has JSONEncoder without Foundation's ICU, whose tables cost the agent
 // megabytes of resident memory.
 #if canImport(FoundationEssentials)
@@ -5,7 +7,6 @@
 #else
     import Foundation
 #endif
-import NIOCore
 
 /// Encodes values as JSON with Foundation's `JSONEncoder`.
 public struct KafkaJSONSerializer<Value: Encodable>: KafkaSerializer {

@@ -1,9 +1,9 @@
 import NIOCore
+import PipelineConfig
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import PipelineConfig
 
 /// Cuts a byte stream into newline-delimited records, bounded by `maxRecordBytes`.
 ///

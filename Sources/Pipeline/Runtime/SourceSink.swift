@@ -308,7 +308,9 @@ public final class SourceSink: Sendable {
                     // This record cannot be sent (too large, its topic unknown after max.block.ms…).
                     logger.error(
                         "A record could not be sent and is dropped",
-                        metadata: ["topic": "\(records.topic(at: start))", "error": "\(failure?.message ?? "\(error)")"])
+                        metadata: [
+                            "topic": "\(records.topic(at: start))", "error": "\(failure?.message ?? "\(error)")",
+                        ])
                     state.withLockedValue {
                         _ = $0.acknowledger.acknowledge([firstID + UInt64(start)], failed: true)
                         $0.absorbCompleted()

@@ -20,4 +20,5 @@ bash scripts/bootstrap.sh
 echo "bench-produce: building the release binary (.build-bench)"
 swift build -c release --product tributary --scratch-path .build-bench
 
-exec .venv/bin/python scripts/bench_produce.py "$@"
+# scripts/bench-agent.sh sets BENCH_SCRIPT to run its own driver after the same setup.
+exec .venv/bin/python "${BENCH_SCRIPT:-scripts/bench_produce.py}" "$@"

@@ -145,7 +145,8 @@ def contenders(args, bootstrap, mode, codec, acks):
                 ("tributary run", lambda topic, path: ("agent", None, None))]
     produce = lambda topic: [args.tributary, "produce", "--brokers", bootstrap, "--topic", topic,
                              "-X", f"compression.type={codec}", "-X", f"acks={acks}",
-                             "-X", "batch.size=1000000", "-X", "linger.ms=5"]
+                             "-X", "batch.size=1000000", "-X", "linger.ms=5",
+                             *[arg for setting in args.produce_setting for arg in ("-X", setting)]]
     return [("kcat -P", lambda topic, path: ("stdin", kcat(topic, []), path)),
             ("tributary produce", lambda topic, path: ("stdin", produce(topic), path))]
 
@@ -170,6 +171,8 @@ def main(argv):
     parser.add_argument("--json", help="write every run and the medians to this file")
     parser.add_argument("--agent-setting", action="append", default=[], metavar="KEY=VALUE",
                         help="a producer setting for `tributary run` beyond its defaults (repeatable)")
+    parser.add_argument("--produce-setting", action="append", default=[], metavar="KEY=VALUE",
+                        help="a further -X setting for `tributary produce` (repeatable)")
     parser.add_argument("--wrap", default="", help="a command to run tributary under, e.g. "
                         "'perf record -g -o perf.data' (its CPU and RSS are then the wrapper's)")
     args = parser.parse_args(argv)

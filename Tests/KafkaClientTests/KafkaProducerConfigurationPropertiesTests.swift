@@ -143,8 +143,9 @@ struct KafkaProducerConfigurationPropertiesTests {
             "enable.idempotence": "true",
             // Not Java's default: the producer speaks plain TCP only.
             "security.protocol": "PLAINTEXT",
-            // The struct's default strategy (Java has no such key).
-            "partitioner": "murmur2_round_robin",
+            // Java's `partitioner.class` unset: the built-in uniform sticky partitioner (3.3+,
+            // PROTOCOL-NOTES §7.2).
+            "partitioner": "murmur2_sticky",
         ]
         #expect(properties == expected)
         // The level defaults of KIP-390, for each codec when chosen.

@@ -166,7 +166,7 @@ struct KafkaProducerTests {
     @Test func nullKeysRoundRobinRecordByRecord() async throws {
         let cluster = try await KafkaTestCluster.start(brokers: 2, topics: ["rr": 4])
         defer { Task { await cluster.stop() } }
-        let producer = try Support.producer(cluster)
+        let producer = try Support.producer(cluster, ["partitioner": "murmur2_round_robin"])
         var partitions: [Int32] = []
         for i in 0..<40 {
             partitions.append(

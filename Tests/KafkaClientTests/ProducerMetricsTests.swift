@@ -16,7 +16,7 @@ struct ProducerMetricsTests {
         let metrics = TestMetrics()
         var properties = [
             "bootstrap.servers": cluster.bootstrapServers, "client.id": "metrics-test", "retry.backoff.ms": "10",
-            "max.request.size": "2000",
+            "max.request.size": "2000", "batch.size": "500",
         ]
         properties["linger.ms"] = "20"
         let producer = try KafkaProducer(

@@ -88,8 +88,9 @@ public struct KafkaProducerConfiguration: Sendable {
     public var compression: KafkaCompression = .none
 
     /// `partitioner.class` (Java) / `partitioner` (librdkafka): how partitions are chosen for
-    /// records without an explicit partition. Default: `.murmur2RoundRobin`.
-    public var partitioner: KafkaPartitionerStrategy = .murmur2RoundRobin
+    /// records without an explicit partition. Default: `.murmur2UniformSticky`, Java's built-in
+    /// partitioner (the default since Kafka 3.3, when `partitioner.class` is unset).
+    public var partitioner: KafkaPartitionerStrategy = .murmur2UniformSticky
 
     /// `partitioner.ignore.keys`: partition keyed records as if they had no key. Default: false.
     public var partitionerIgnoreKeys: Bool = false
@@ -125,10 +126,11 @@ public enum KafkaAcks: Int16, Sendable, Hashable, CustomStringConvertible {
 /// How partitions are chosen for records without an explicit partition.
 public enum KafkaPartitionerStrategy: Sendable, Hashable {
     /// Keyed records by Java's murmur2 (`toPositive(murmur2(key)) % partitions`); null keys
-    /// round-robin record by record over the available partitions. The default.
+    /// round-robin record by record over the available partitions (Java ≤ 2.3's default).
     case murmur2RoundRobin
     /// Keyed records by murmur2; null keys stick to one partition until about `batch.size`
     /// bytes went to it, then move on (Java's built-in uniform sticky partitioner, KIP-794).
+    /// The default.
     case murmur2UniformSticky
     /// librdkafka's `consistent`: CRC-32 of the key modulo partitions; null and empty keys all
     /// go to one partition (CRC-32 of nothing is 0).

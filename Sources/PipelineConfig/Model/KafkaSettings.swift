@@ -18,10 +18,6 @@ public struct KafkaSettings: Sendable, Hashable {
     public static let agentDefaults: [String: String] = [
         // Lines compress 3–10× with lz4 at a fraction of a core; less network, fewer requests.
         "compression.type": "lz4",
-        // Null-key lines fill one partition's batch, then move on (Java's built-in partitioner
-        // since 3.3): full batches, and whole runs appended at once. Round robin would put
-        // every line in a different batch.
-        "partitioner": "murmur2_sticky",
         // 256 KiB batches: 16× fewer requests than Java's 16 KiB at the same linger.ms.
         "batch.size": "262144",
         // The file is the buffer: reading waits while Kafka is slow, so memory can stay small.

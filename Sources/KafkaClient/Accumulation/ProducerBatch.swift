@@ -13,6 +13,14 @@ final class ProducerBatch: @unchecked Sendable {
         var timestamp: Int64
         var keySize: Int32
         var valueSize: Int32
+
+        /// Nil key or value is Kafka's null (size −1).
+        init(id: KafkaRecordID, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+            self.id = id
+            self.timestamp = timestamp
+            self.keySize = Int32(truncatingIfNeeded: key?.count ?? -1)
+            self.valueSize = Int32(truncatingIfNeeded: value?.count ?? -1)
+        }
     }
 
     let topicPartition: TopicPartition
@@ -99,20 +107,9 @@ final class ProducerBatch: @unchecked Sendable {
         case .continuation(let waiting):
             continuation = waiting
         case .report(let reports):
-            // Indexed in place: copying the last run out would retain its reports per record.
-            let last = reportRuns.count - 1
-            if last >= 0, reportRuns[last].reports === reports,
-                reportRuns[last].start + reportRuns[last].count == records.count
-            {
-                reportRuns[last].count += 1
-            } else {
-                reportRuns.append(ReportRun(reports: reports, start: records.count, count: 1))
-            }
+            noteReports(reports, start: records.count, count: 1)
         }
-        records.append(
-            RecordEntry(
-                id: id, timestamp: timestamp, keySize: Int32(truncatingIfNeeded: key?.count ?? -1),
-                valueSize: Int32(truncatingIfNeeded: value?.count ?? -1)))
+        records.append(RecordEntry(id: id, timestamp: timestamp, key: key, value: value))
         if let continuation {
             if continuations.isEmpty {
                 continuations = Array(repeating: nil, count: records.count - 1)
@@ -139,10 +136,7 @@ final class ProducerBatch: @unchecked Sendable {
             headers: [KafkaRecordHeader]
         ) {
             writer.append(timestamp: timestamp, key: key, value: value, headers: headers)
-            records.append(
-                RecordEntry(
-                    id: id, timestamp: timestamp, keySize: Int32(truncatingIfNeeded: key?.count ?? -1),
-                    valueSize: Int32(truncatingIfNeeded: value?.count ?? -1)))
+            records.append(RecordEntry(id: id, timestamp: timestamp, key: key, value: value))
             count += 1
         }
     }
@@ -161,13 +155,20 @@ final class ProducerBatch: @unchecked Sendable {
         let start = run.records.count - run.count
         records = run.records
         guard run.count > 0 else { return }
+        noteReports(reports, start: start, count: run.count)
+        if !continuations.isEmpty { continuations.append(contentsOf: repeatElement(nil, count: run.count)) }
+    }
+
+    /// Records `start..<start + count` report to `reports`: the last run grows when it is the
+    /// same caller's and ends at `start`, else a run begins.
+    private func noteReports(_ reports: KafkaDeliveryReports, start: Int, count: Int) {
+        // Indexed in place: copying the last run out would retain its reports per record.
         let last = reportRuns.count - 1
         if last >= 0, reportRuns[last].reports === reports, reportRuns[last].start + reportRuns[last].count == start {
-            reportRuns[last].count += run.count
+            reportRuns[last].count += count
         } else {
-            reportRuns.append(ReportRun(reports: reports, start: start, count: run.count))
+            reportRuns.append(ReportRun(reports: reports, start: start, count: count))
         }
-        if !continuations.isEmpty { continuations.append(contentsOf: repeatElement(nil, count: run.count)) }
     }
 
     /// Encodes the batch once (compression, header, CRC) and returns its bytes; later calls

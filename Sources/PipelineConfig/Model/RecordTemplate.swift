@@ -45,7 +45,13 @@ public struct RecordTemplate: Sendable, Hashable, CustomStringConvertible {
 
     /// The text when the template has no placeholders.
     public var constant: String? {
-        fields.isEmpty ? parts.map { if case .literal(let text) = $0 { text } else { "" } }.joined() : nil
+        // Read per record by `render`: a template with a field answers without allocating.
+        var text = ""
+        for part in parts {
+            guard case .literal(let literal) = part else { return nil }
+            text += literal
+        }
+        return text
     }
 
     /// Whether the template uses JSON fields, so the line must be parsed.

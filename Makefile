@@ -1,7 +1,7 @@
 # Tributary's commands. `make test` is what CI runs (.ci/run).
 SWIFT ?= swift
 
-.PHONY: demo test bootstrap build test-only format lint bench bench-produce bench-compression bench-many-files bench-agent stress test-cluster clean
+.PHONY: demo test bootstrap build test-only format lint bench bench-check bench-thresholds bench-produce bench-compression bench-many-files bench-agent stress test-cluster clean
 
 ## Installs what is missing, builds, starts a local test cluster and runs `tributary run` on the
 ## demo pipeline (a log file, a socket and stdin into two topics), then shows what was delivered.
@@ -34,9 +34,21 @@ format:
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 
-## Micro-benchmarks (package-benchmark): record-batch encoding per codec, CRC-32C.
+## Micro-benchmarks (package-benchmark): record-batch encoding per codec, CRC-32C, line framing,
+## key extraction (regex, JSON field), murmur2 partitioning.
 bench: bootstrap
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+## The micro-benchmarks' allocation counts against Benchmarks/Thresholds (p90, 5 % or 2 allocations
+## of slack). Fails on more allocations; fewer ones pass with a reminder to run `make bench-thresholds`.
+bench-check: bootstrap
+	cd Benchmarks && { $(SWIFT) package benchmark thresholds check --metric mallocCountTotal; rc=$$?; \
+	  if [ $$rc -eq 4 ]; then echo "bench-check: fewer allocations than the thresholds; run make bench-thresholds"; rc=0; fi; \
+	  exit $$rc; }
+
+## Rewrites Benchmarks/Thresholds from a fresh run (after an intended change in allocations).
+bench-thresholds: bootstrap
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark thresholds update --metric mallocCountTotal
 
 ## `tributary produce` against `kcat -P` on one test cluster (2,000,000 records, lz4, acks=all: tributary
 ## with and without idempotence; `scripts/bench-produce.sh --acks 1` is the setup without it);

@@ -21,6 +21,18 @@ let package = Package(
             ],
             path: "Benchmarks/KafkaWireBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "PipelineBenchmarks",
+            dependencies: [
+                .product(name: "Pipeline", package: "tributary"),
+                .product(name: "PipelineConfig", package: "tributary"),
+                .product(name: "KafkaClient", package: "tributary"),
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/PipelineBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

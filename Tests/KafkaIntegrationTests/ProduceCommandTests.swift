@@ -143,6 +143,20 @@ struct ProduceCommandTests {
         #expect(ids.sorted() == [0, 2, 3])
     }
 
+    /// buffer.memory defaults to 8 MiB (not Java's 32 MiB): a 9 MiB record is refused for it,
+    /// and -X buffer.memory lifts the bound.
+    @Test func bufferMemoryDefaultsToEightMebibytes() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["buffer": 1])
+        defer { Task { await cluster.stop() } }
+        let input = Data((String(repeating: "y", count: 9 << 20) + "\n").utf8)
+        let common = ["--brokers", cluster.bootstrapServers, "--topic", "buffer", "-X", "max.request.size=20000000"]
+        let byDefault = try Self.run(common, input: input)
+        #expect(byDefault.status == 1)
+        #expect(byDefault.stderr.contains("exceeds buffer.memory (8388608)"), "stderr: \(byDefault.stderr)")
+        let raised = try Self.run(common + ["-X", "buffer.memory=33554432"], input: input)
+        #expect(!raised.stderr.contains("buffer.memory"), "stderr: \(raised.stderr)")
+    }
+
     @Test func unreachableBrokersMakeItExitNonZero() throws {
         let run = try Self.run(
             [

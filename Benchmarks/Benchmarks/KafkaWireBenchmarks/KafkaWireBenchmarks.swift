@@ -26,11 +26,14 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.throughput, .wallClock, .cpuTotal, .mallocCountTotal],
         scalingFactor: .kilo,
         maxDuration: .seconds(3),
-        maxIterations: 10_000
+        maxIterations: 10_000,
+        // The allocation count is what Thresholds/ keeps (`make bench-check`): a regression is
+        // more than 2 allocations or 5 % above the stored p90.
+        thresholds: [.mallocCountTotal: .init(relative: [.p90: 5], absolute: [.p90: 2])]
     )
 
     for codec in KafkaCompression.Codec.allCases {
-        Benchmark("RecordBatch encode 1000×100 B \(codec)") { benchmark in
+        Benchmark("RecordBatch-encode-1000-records-\(codec)") { benchmark in
             let compression = KafkaCompression(codec: codec)
             // One measured iteration = one batch of 1,000 records (the kilo scaling factor), so
             // the reported throughput is records per second.
@@ -44,8 +47,8 @@ let benchmarks: @Sendable () -> Void = {
 
     let megabyte = [UInt8](repeating: 0xA5, count: 1 << 20)
     Benchmark(
-        "CRC32C 1 MiB",
-        configuration: .init(metrics: [.throughput, .wallClock], scalingFactor: .one)
+        "CRC32C-1-MiB",
+        configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal], scalingFactor: .one)
     ) { benchmark in
         megabyte.withUnsafeBytes { bytes in
             for _ in benchmark.scaledIterations {

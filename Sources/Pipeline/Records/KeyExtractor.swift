@@ -2,9 +2,11 @@ import NIOCore
 import PipelineConfig
 
 /// A `key:` setting compiled: the regex built once, the constant key encoded once.
-struct KeyExtractor: @unchecked Sendable {
+/// (SPI for the micro-benchmarks, which time `extract` per line.)
+@_spi(Benchmarking)
+public struct KeyExtractor: @unchecked Sendable {
     // @unchecked: Regex<AnyRegexOutput> is immutable after construction; it is only read.
-    enum Outcome {
+    public enum Outcome {
         case key(ByteBuffer?)
         /// The key could not be extracted and the policy sends the record to this topic.
         case deadLetter(String)
@@ -21,7 +23,7 @@ struct KeyExtractor: @unchecked Sendable {
     private let compiled: Compiled
     let onFailure: KeyExtraction.FailurePolicy
 
-    init(_ extraction: KeyExtraction?) throws {
+    public init(_ extraction: KeyExtraction?) throws {
         onFailure = extraction?.onFailure ?? .nullKey
         switch extraction?.method {
         case nil: compiled = .none
@@ -41,7 +43,7 @@ struct KeyExtractor: @unchecked Sendable {
     }
 
     /// The record's key; `failed` is set when the key could not be extracted.
-    func extract(_ context: LineContext, failed: inout Bool) -> Outcome {
+    public func extract(_ context: LineContext, failed: inout Bool) -> Outcome {
         let text: String?
         switch compiled {
         case .none: return .key(nil)

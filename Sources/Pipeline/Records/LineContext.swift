@@ -6,8 +6,9 @@ import PipelineConfig
 #endif
 
 /// What a record knows besides its bytes: the fields templates, keys, headers and the JSON
-/// envelope read.
-struct LineContext {
+/// envelope read. (SPI for the micro-benchmarks.)
+@_spi(Benchmarking)
+public struct LineContext {
     let source: String
     let host: String
     /// The file or socket path; nil for stdin.
@@ -17,7 +18,20 @@ struct LineContext {
     /// `timestamp` as RFC 3339, formatted once per batch.
     let timestampText: String
     let lines: FramedLines
-    var line: FramedLines.Line
+    public var line: FramedLines.Line
+
+    public init(
+        source: String, host: String, path: String?, timestamp: Int64, timestampText: String, lines: FramedLines,
+        line: FramedLines.Line
+    ) {
+        self.source = source
+        self.host = host
+        self.path = path
+        self.timestamp = timestamp
+        self.timestampText = timestampText
+        self.lines = lines
+        self.line = line
+    }
 
     /// A field's text, or nil when the record does not have it.
     func value(of field: RecordField) -> String? {
@@ -48,7 +62,7 @@ struct LineContext {
     }
 
     /// RFC 3339 with milliseconds, UTC: `2026-12-02T14:46:50.123Z`.
-    static func rfc3339(milliseconds: Int64) -> String {
+    public static func rfc3339(milliseconds: Int64) -> String {
         var seconds = time_t(milliseconds / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Logging
+import MetricsServer
 import Pipeline
 import PipelineConfig
+import Prometheus
 import ServiceLifecycle
 import SystemdSupport
 import UnixSignals
@@ -45,14 +47,35 @@ struct RunCommand: AsyncParsableCommand {
             try PipelineConfiguration.load(path: path)
         }
         environment.systemdSockets = SystemdSockets.received()
+        let registry = PrometheusCollectorRegistry()
+        if configuration.agent.metricsListen != nil { environment.metricsFactory = Self.metricsFactory(registry) }
         let pipeline = Pipeline(configuration: configuration, environment: environment, logger: logger)
+        // Listed before the pipeline: a group stops its services last to first, so /health
+        // answers "draining" while the pipeline delivers what it read.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let listen = configuration.agent.metricsListen {
+            let endpoint = MetricsEndpoint(
+                metrics: { registry.emitToBuffer() },
+                health: {
+                    let health = pipeline.health
+                    return .init(status: health.httpStatus, json: health.json)
+                })
+            do {
+                let server = try await MetricsServer.bind(Self.address(listen), endpoint: endpoint, logger: logger)
+                services.append(.init(service: server))
+            } catch {
+                logger.error("\(error)")
+                throw ExitCode(1)
+            }
+        }
+        services.append(.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup))
         let reloads = Task {
             for await _ in await UnixSignalsSequence(trapping: .sighup) { pipeline.requestReload() }
         }
         defer { reloads.cancel() }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
@@ -62,6 +85,25 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as ServiceGroupError {
             logger.error("The agent stopped: \(error)")
             throw ExitCode(1)
+        }
+    }
+
+    /// Prometheus for the sources' and the producer's instruments, with latency buckets from
+    /// 1 ms (a Produce round trip on a LAN) to 10 s.
+    static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["tributary_producer_request_latency_seconds"] = [
+            .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .microseconds(2_500_000), .seconds(5), .seconds(10),
+        ]
+        return factory
+    }
+
+    static func address(_ listen: ListenAddress) -> MetricsServer.Address {
+        switch listen {
+        case .tcp(let host, let port): .tcp(host: host, port: port)
+        case .unix(let path): .unix(path: path)
         }
     }
 }

@@ -102,6 +102,9 @@ final class RecordAccumulator: Sendable {
     /// futex path under contention on Linux, which showed up as a quarter of the CPU time.
     private let state: NIOLockedValueBox<State>
 
+    /// Bytes of `buffer.memory` reserved by batches now.
+    var memoryInUse: Int { state.withLockedValue { $0.usedMemory } }
+
     init(settings: Settings) {
         self.settings = settings
         self.state = NIOLockedValueBox(State())

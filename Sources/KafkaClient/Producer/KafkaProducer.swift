@@ -63,9 +63,10 @@ public final class KafkaProducer: Service, Sendable {
     ///   - eventLoopGroup: where the producer's I/O runs; by default a group of one thread owned
     ///     (and shut down) by the producer.
     ///   - shutdownTimeout: how long graceful shutdown may spend flushing.
-    ///   - metricsFactory: where the producer's counters go (records sent and failed, batches,
-    ///     retries, Produce requests; dimension `client_id`); by default the process's
-    ///     `MetricsSystem` backend.
+    ///   - metricsFactory: where the producer's instruments go (records sent and failed and
+    ///     bytes sent per topic; batches, retries, Produce requests, their latency; buffer use
+    ///     and open connections, see `exportStatistics()`; dimension `client_id`); by default
+    ///     the process's `MetricsSystem` backend.
     public init(
         configuration: KafkaProducerConfiguration, eventLoopGroup: (any EventLoopGroup)? = nil,
         shutdownTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "tributary.producer"),
@@ -299,6 +300,28 @@ public final class KafkaProducer: Service, Sendable {
     ///   answer), `.producerClosed` once the producer is closed.
     public func waitForMetadata(topic: String, timeout: Duration) async throws {
         try await sender.awaitMetadata(topic: topic, deadline: .now() + TimeAmount(timeout))
+    }
+
+    // MARK: - Statistics
+
+    /// Buffer use and broker reachability now.
+    public var statistics: KafkaProducerStatistics {
+        KafkaProducerStatistics(
+            bufferMemoryUsed: accumulator.memoryInUse, bufferMemory: configuration.bufferMemory,
+            connectionsOpen: sender.connectionsOpen.load(ordering: .relaxed),
+            connectionError: sender.connectionFailure.withLockedValue { $0 })
+    }
+
+    /// Brings the producer's gauges (buffer use, open connections) up to date; its counters
+    /// and the request latency histogram are always current. Call it as often as the gauges
+    /// should move, e.g. once a second.
+    @discardableResult
+    public func exportStatistics() -> KafkaProducerStatistics {
+        let statistics = self.statistics
+        sender.metrics.bufferMemoryUsed.record(statistics.bufferMemoryUsed)
+        sender.metrics.bufferMemory.record(statistics.bufferMemory)
+        sender.metrics.connectionsOpen.record(statistics.connectionsOpen)
+        return statistics
     }
 
     // MARK: - Flush and close

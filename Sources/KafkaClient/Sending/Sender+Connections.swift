@@ -25,7 +25,10 @@ extension Sender {
             switch result {
             case .success(let connection):
                 self.lastConnectionErrors[node] = nil
+                self.connectionsOpen.wrappingIncrement(ordering: .relaxed)
+                self.connectionFailure.withLockedValue { $0 = nil }
                 connection.closeFuture.whenComplete { _ in
+                    self.connectionsOpen.wrappingDecrement(ordering: .relaxed)
                     // Leaders may have moved; in-flight requests on it are retried.
                     self.metadataState.refreshNeeded()
                     self.wakeup()
@@ -33,6 +36,7 @@ extension Sender {
             case .failure(let error):
                 let failure = self.producerError(error, node: node)
                 self.lastConnectionErrors[node] = failure
+                self.connectionFailure.withLockedValue { $0 = "\(address): \(failure.message)" }
                 self.metadataState.refreshNeeded()
                 self.logger.warning(
                     "could not connect to broker",

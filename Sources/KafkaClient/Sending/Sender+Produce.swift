@@ -128,11 +128,13 @@ extension Sender {
                 self.wakeup()
             }
         } else {
+            let sentAt = NIODeadline.now()
             pending.connection.send(request, version: pending.version, expecting: ProduceResponse.self).whenComplete {
                 result in
                 self.machine.requestFinished(node: node, batches: batches)
                 switch result {
                 case .success(let response):
+                    self.metrics.requestLatency.recordNanoseconds((NIODeadline.now() - sentAt).nanoseconds)
                     self.perform(self.machine.produceAnswered(response, batches: batches, node: node, now: .now()))
                 case .failure(let error):
                     self.metadataState.refreshNeeded()
@@ -161,7 +163,9 @@ extension Sender {
                 for (reports, report) in batch.complete(baseOffset: baseOffset, logAppendTime: logAppendTime) {
                     reports.deliver(report)
                 }
-                metrics.recordsSent.increment(by: batch.recordCount)
+                let topic = topicCounters(batch.topicPartition.topic)
+                topic.recordsSent.increment(by: batch.recordCount)
+                topic.bytesSent.increment(by: batch.sizeInBytes)
                 metrics.batchesSent.increment()
                 done.append(batch)
             case .retry(let batch, let error, let backoff):
@@ -181,7 +185,7 @@ extension Sender {
                 logger.warning(
                     "records failed", metadata: ["partition": "\(batch.topicPartition)", "error": "\(error)"])
                 for (reports, report) in batch.fail(error) { reports.deliver(report) }
-                metrics.recordsFailed.increment(by: batch.recordCount)
+                topicCounters(batch.topicPartition.topic).recordsFailed.increment(by: batch.recordCount)
                 done.append(batch)
             }
         }

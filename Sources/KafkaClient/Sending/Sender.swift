@@ -1,6 +1,7 @@
 import Atomics
 import KafkaWire
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Moves ready batches from the accumulator to the brokers, and everything that needs: metadata,
@@ -64,6 +65,12 @@ final class Sender: @unchecked Sendable {
     let compressionContext = KafkaCompressionContext()
     /// Set once a fatal idempotence error has failed everything queued.
     var isFatalErrorHandled = false
+    /// Each topic's counters, made at its first batch.
+    var topicMetrics: [String: ProducerMetrics.Topic] = [:]
+    /// Read from any thread (`KafkaProducer.statistics`); written on the event loop.
+    let connectionsOpen = ManagedAtomic<Int>(0)
+    /// The last connection attempt's failure, until a connection succeeds again.
+    let connectionFailure = NIOLockedValueBox<String?>(nil)
 
     init(
         configuration: KafkaProducerConfiguration, accumulator: RecordAccumulator, eventLoop: any EventLoop,
@@ -77,6 +84,13 @@ final class Sender: @unchecked Sendable {
         self.pool = BrokerConnectionPool(configuration: configuration, eventLoop: eventLoop)
         self.machine = SenderStateMachine(configuration: configuration, accumulator: accumulator)
         self.metadataState = MetadataStateMachine(configuration: configuration)
+    }
+
+    func topicCounters(_ topic: String) -> ProducerMetrics.Topic {
+        if let known = topicMetrics[topic] { return known }
+        let made = metrics.topic(topic)
+        topicMetrics[topic] = made
+        return made
     }
 
     /// Asks the event loop to look for work. Cheap to call often: wakeups coalesce.

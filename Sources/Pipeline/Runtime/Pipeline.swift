@@ -63,6 +63,9 @@ public final class Pipeline: Service, Sendable {
         var reloadError: String?
         /// `agent.status_interval` of the configuration in force (a reload may change it).
         var statusInterval: Duration = .seconds(5)
+        /// The producer in force (a reload may replace it).
+        var producer: KafkaProducer?
+        var health = HealthMonitor(stallTimeout: .seconds(30), now: .now)
     }
 
     public init(configuration: PipelineConfiguration, environment: Environment, logger: Logger) {
@@ -94,6 +97,19 @@ public final class Pipeline: Service, Sendable {
         }
     }
 
+    /// Whether the agent delivers, now (what `/health` answers).
+    public var health: PipelineHealth {
+        live.withLockedValue { state in
+            let status = PipelineStatus.collect(state.sinks, base: state.retired)
+            let statistics = state.producer?.statistics
+            return state.health.observe(
+                backlog: status.backlog, recordsAcknowledged: status.recordsAcknowledged,
+                brokersReachable: statistics?.brokersReachable ?? true,
+                connectionsOpen: statistics?.connectionsOpen ?? 0,
+                connectionError: statistics?.connectionError, now: .now)
+        }
+    }
+
     /// Runs until graceful shutdown, or until stdin ends when it is the only source; then stops
     /// reading, delivers what was read and closes.
     ///
@@ -122,7 +138,11 @@ public final class Pipeline: Service, Sendable {
                 let configuration = runtime.configuration
                 let started = runtime.startedSignals
                 tasks.addTask { [self] in await self.announceReady(producer, configuration, sourcesStarted: started) }
-                live.withLockedValue { $0.statusInterval = configuration.agent.statusInterval }
+                live.withLockedValue {
+                    $0.statusInterval = configuration.agent.statusInterval
+                    $0.producer = producer
+                    $0.health.stallTimeout = configuration.agent.stallTimeout
+                }
                 tasks.addTask { [self] in await self.reportStatus() }
                 tasks.addTask { [self] in await self.writeCheckpoints() }
                 var fatal: PipelineError?
@@ -143,6 +163,7 @@ public final class Pipeline: Service, Sendable {
                     }
                     break
                 }
+                live.withLockedValue { $0.health.markDraining() }
                 let outcome = await runtime.drain()
                 try? await threadPool.shutdownGracefully()
                 try? await group.shutdownGracefully()
@@ -187,10 +208,18 @@ public final class Pipeline: Service, Sendable {
             return
         }
         do {
+            let previous = runtime.configuration.agent.metricsListen
             let diff = try await runtime.apply(configuration, tasks: &tasks)
             live.withLockedValue {
                 $0.reloadError = nil
                 $0.statusInterval = configuration.agent.statusInterval
+                $0.producer = runtime.producer
+                $0.health.stallTimeout = configuration.agent.stallTimeout
+            }
+            if configuration.agent.metricsListen != previous {
+                logger.warning(
+                    "agent.metrics_listen changed; the metrics server moves at the next start",
+                    metadata: ["listening": "\(previous.map { "\($0)" } ?? "off")"])
             }
             logger.info("Reloaded the pipeline file", metadata: ["changes": "\(diff.summary)"])
         } catch {
@@ -222,6 +251,7 @@ public final class Pipeline: Service, Sendable {
         logger.info(
             "Pipeline running",
             metadata: ["sources": "\(configuration.sources.count)", "routes": "\(configuration.routes.count)"])
+        live.withLockedValue { $0.health.markReady() }
         environment.notifier.ready(status: status.line)
     }
 
@@ -231,10 +261,12 @@ public final class Pipeline: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: Self.checkpointInterval)
             guard !Task.isCancelled else { return }
-            for sink in live.withLockedValue({ $0.sinks }) {
+            let (sinks, producer) = live.withLockedValue { ($0.sinks, $0.producer) }
+            for sink in sinks {
                 sink.saveCheckpoints()
                 sink.exportMetrics()
             }
+            producer?.exportStatistics()
         }
     }
 

@@ -17,10 +17,17 @@ final class SourceMetrics: Sendable {
     private let filesOpen: Gauge
     private let filesDeletedOpen: Gauge
     private let checkpointAge: Gauge
+    private let backlog: Gauge
+    /// Per file path: bytes of the file not yet acknowledged (`tributary_file_lag_bytes`).
+    private let fileLags = NIOLockedValueBox<[String: Gauge]>([:])
+    private let source: String
+    private let factory: any MetricsFactory
     /// The counter values already exported, in the order of `Self.counterValues`.
     private let exported = NIOLockedValueBox<[Int]>([])
 
     init(source: String, factory: any MetricsFactory) {
+        self.source = source
+        self.factory = factory
         let dimensions = [("source", source)]
         func counter(_ label: String) -> Counter { Counter(label: label, dimensions: dimensions, factory: factory) }
         func gauge(_ label: String) -> Gauge { Gauge(label: label, dimensions: dimensions, factory: factory) }
@@ -33,6 +40,7 @@ final class SourceMetrics: Sendable {
         filesOpen = gauge("tributary_source_files_open")
         filesDeletedOpen = gauge("tributary_source_files_deleted_open")
         checkpointAge = gauge("tributary_source_checkpoint_age_seconds")
+        backlog = gauge("tributary_source_backlog_records")
     }
 
     private static func counterValues(_ counters: SourceCounters) -> [Int] {
@@ -46,7 +54,8 @@ final class SourceMetrics: Sendable {
     /// Brings the instruments up to `counters`; `checkpointAge` is how long the oldest
     /// acknowledged progress has waited to be stored (zero when the stored checkpoints are
     /// current, and for sources without checkpoints).
-    func export(_ counters: SourceCounters, checkpointAge age: Duration) {
+    func export(_ counters: SourceCounters, checkpointAge age: Duration, backlog records: Int) {
+        backlog.record(records)
         let values = Self.counterValues(counters)
         let instruments = [linesRead, bytesRead, linesTruncated, recordsAcknowledged, recordsFailed, deletedBytesLost]
         exported.withLockedValue { exported in
@@ -59,5 +68,25 @@ final class SourceMetrics: Sendable {
         filesOpen.record(counters.filesOpen.load(ordering: .relaxed))
         filesDeletedOpen.record(counters.filesDeletedOpen.load(ordering: .relaxed))
         checkpointAge.record(Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
+    }
+
+    /// Each followed file's lag: its size now minus the offset up to which Kafka acknowledged
+    /// it. Files no longer followed lose their series.
+    func exportFileLags(_ lags: [String: Int64]) {
+        fileLags.withLockedValue { gauges in
+            for (path, gauge) in gauges where lags[path] == nil {
+                gauge.destroy()
+                gauges[path] = nil
+            }
+            for (path, lag) in lags {
+                let gauge =
+                    gauges[path]
+                    ?? Gauge(
+                        label: "tributary_file_lag_bytes", dimensions: [("source", source), ("path", path)],
+                        factory: factory)
+                gauges[path] = gauge
+                gauge.record(lag)
+            }
+        }
     }
 }

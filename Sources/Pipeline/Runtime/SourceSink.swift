@@ -4,6 +4,10 @@ import NIOConcurrencyHelpers
 import NIOCore
 import PipelineConfig
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Where a source's reads go: filters, the source's routes, the producer, and the source's own
 /// acknowledgements.
 ///
@@ -114,8 +118,29 @@ public final class SourceSink: Sendable {
 
     /// Carries the counters to the metrics instruments.
     func exportMetrics() {
-        let since = state.withLockedValue { $0.unsavedSince }
-        metrics.export(counters, checkpointAge: since.map { ContinuousClock.now - $0 } ?? .zero)
+        let (since, outstanding, checkpoints) = state.withLockedValue { state in
+            (
+                state.unsavedSince, state.acknowledger.outstandingRecords,
+                checkpointStore == nil ? [] : Array(state.checkpoints.values)
+            )
+        }
+        metrics.export(
+            counters, checkpointAge: since.map { ContinuousClock.now - $0 } ?? .zero, backlog: outstanding)
+        if checkpointStore != nil { metrics.exportFileLags(Self.lags(checkpoints)) }
+    }
+
+    /// Size minus acknowledged offset for each checkpoint whose path still names its file (a
+    /// rotated-away or deleted file is not followed by path any more).
+    static func lags(_ checkpoints: [FileCheckpoint]) -> [String: Int64] {
+        var lags: [String: Int64] = [:]
+        for checkpoint in checkpoints {
+            var status = stat()
+            guard stat(checkpoint.path, &status) == 0,
+                UInt64(status.st_dev) == checkpoint.identity.device, UInt64(status.st_ino) == checkpoint.identity.inode
+            else { continue }
+            lags[checkpoint.path] = max(0, Int64(status.st_size) - checkpoint.offset)
+        }
+        return lags
     }
 
     /// Writes the checkpoints if they changed (always with `force`); failures are logged, and

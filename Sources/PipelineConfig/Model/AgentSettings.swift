@@ -10,6 +10,13 @@ public struct AgentSettings: Sendable, Hashable {
     /// `status_interval`: how often the one-line summary is sent to systemd (STATUS=) and logged
     /// at debug level. Default: 5 s.
     public var statusInterval: Duration = .seconds(5)
+    /// `metrics_listen`: where Prometheus metrics (`/metrics`) and the health check (`/health`)
+    /// are served: `host:port` or `unix:/path`. Default: none (off): a shipper on a shared host
+    /// opens no port it was not asked for. Read at start; a reload does not move it.
+    public var metricsListen: ListenAddress?
+    /// `stall_timeout`: how long records may wait with none of them acknowledged before
+    /// `/health` says delivery is stalled. Default: 30 s.
+    public var stallTimeout: Duration = .seconds(30)
 
     public init() {}
 }

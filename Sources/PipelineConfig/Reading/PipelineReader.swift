@@ -98,7 +98,7 @@ struct PipelineReader {
 
     private func readAgent(_ value: ConfigValue) -> AgentSettings? {
         guard let mapping = value.mapping() else { return nil }
-        mapping.finish(known: ["state_dir", "shutdown_timeout", "status_interval"])
+        mapping.finish(known: ["state_dir", "shutdown_timeout", "status_interval", "metrics_listen", "stall_timeout"])
         var agent = AgentSettings()
         if let dir = mapping["state_dir"], let text = dir.nonEmptyString() {
             if text.hasPrefix("/") {
@@ -119,6 +119,19 @@ struct PipelineReader {
                 agent.statusInterval = interval
             } else {
                 mapping["status_interval"]?.fail(.invalidValue, "must be at least 100ms")
+            }
+        }
+        if let listen = mapping["metrics_listen"], let text = listen.nonEmptyString() {
+            switch ListenAddress.parse(text) {
+            case .success(let address): agent.metricsListen = address
+            case .failure(let error): listen.fail(.invalidValue, error.message)
+            }
+        }
+        if let timeout = mapping["stall_timeout"]?.duration() {
+            if timeout >= .seconds(1) {
+                agent.stallTimeout = timeout
+            } else {
+                mapping["stall_timeout"]?.fail(.invalidValue, "must be at least 1s")
             }
         }
         return agent

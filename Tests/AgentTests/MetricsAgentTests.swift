@@ -134,6 +134,39 @@ extension AgentBinaryTests {
             #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
         }
 
+        /// While SIGTERM's drain waits for brokers that are down, the server still answers, and
+        /// `/health` says the agent is draining.
+        @Test func healthSaysDrainingWhileShutdownDelivers() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["drained": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let socketPath = directory.appendingPathComponent("metrics.sock").path
+            let pipeline = AgentSignalTests.pipeline(cluster, topic: "drained", timeout: "4s").replacingOccurrences(
+                of: "agent:\n", with: "agent:\n  metrics_listen: unix:\(socketPath)\n")
+            let agent = try AgentProcess(pipeline: pipeline, directory: directory)
+            #expect(await agent.waitForNotification { $0.contains("READY=1") }, "stderr: \(agent.stderr)")
+            let address = "unix:\(socketPath)"
+            #expect(await Self.eventually { try await Self.health(address).status == 200 })
+            try await cluster.setBrokerDown(1)
+            agent.write((0..<10).map { "held \($0)\n" }.joined())
+            #expect(
+                await Self.eventually {
+                    try await Self.scrape(address).sum("tributary_source_backlog_records", ["source": "console"]) == 10
+                })
+            agent.signal(SIGTERM)
+            var body = ""
+            #expect(
+                await Self.eventually(seconds: 4) {
+                    body = try await Self.health(address).body
+                    return body.contains(#""status":"draining""#)
+                }, "\(body)")
+            #expect(body.contains(#""backlog":10"#), "\(body)")
+            // The shutdown timeout passes with the records undelivered: exit 1, and the socket is gone.
+            #expect(await agent.waitForExit() == 1, "stderr: \(agent.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: socketPath))
+        }
+
         @Test func anAddressInUseStopsTheAgentBeforeItReads() async throws {
             let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["unused": 1])
             defer { Task { await cluster.stop() } }

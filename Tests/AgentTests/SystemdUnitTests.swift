@@ -1,0 +1,121 @@
+import Foundation
+import KafkaTestCluster
+import Testing
+
+/// The units in `systemd/` as systemd itself reads them (`systemd-analyze`), installed into a
+/// scratch directory with the built binary in place of /usr/bin/tributary (verify requires
+/// every Exec*= binary to exist).
+@Suite("systemd units")
+struct SystemdUnitTests {
+    static let units = ["tributary.service", "tributary.socket"]
+
+    static func source(_ name: String) throws -> String {
+        try String(
+            contentsOf: KafkaTestCluster.repositoryRoot().appendingPathComponent("systemd/\(name)"), encoding: .utf8)
+    }
+
+    /// Writes the units into `directory`, each passed through `edit(name, text)` first.
+    static func install(into directory: URL, edit: (String, String) -> String = { $1 }) throws {
+        for name in units {
+            let text = try source(name).replacingOccurrences(
+                of: "/usr/bin/tributary", with: AgentProcess.executable.path)
+            try edit(name, text).write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// Runs systemd-analyze in `directory`; stdout and stderr together.
+    static func analyze(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["systemd-analyze"] + arguments
+        process.currentDirectoryURL = directory
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    // The man page is not installed where tests run.
+    static let verify = ["verify", "--man=no"] + units.map { "./\($0)" }
+
+    @Test func systemdAnalyzeVerifyAcceptsTheUnits() throws {
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.install(into: directory)
+        let result = try Self.analyze(Self.verify, in: directory)
+        // verify exits 0 on keys it ignores, so any output at all is a failure.
+        #expect(result.status == 0 && result.output.isEmpty, "\(result.output)")
+    }
+
+    /// The check above can fail: a misspelt key and a value systemd cannot parse are reported with
+    /// their place, and a missing binary fails verify outright.
+    @Test func systemdAnalyzeVerifyRejectsBrokenUnits() throws {
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.install(into: directory) { name, text in
+            name == "tributary.service"
+                ? text.replacingOccurrences(of: "\nWatchdogSec=", with: "\nWatchdogSecs=")
+                : text.replacingOccurrences(of: "FileDescriptorName=app", with: "FileDescriptorName=a:pp")
+        }
+        let misspelt = try Self.analyze(Self.verify, in: directory)
+        #expect(misspelt.output.contains("tributary.service:") && misspelt.output.contains("WatchdogSecs"))
+        #expect(misspelt.output.contains("tributary.socket:") && misspelt.output.contains("a:pp"))
+
+        try Self.install(into: directory) { _, text in
+            text.replacingOccurrences(of: AgentProcess.executable.path, with: directory.path + "/no-such-binary")
+        }
+        let missing = try Self.analyze(Self.verify, in: directory)
+        #expect(missing.status != 0 && missing.output.contains("no-such-binary"), "\(missing.output)")
+    }
+
+    /// `systemd-analyze security` rates the service's exposure (0 safest, 10 unrestricted) from its
+    /// sandboxing; the unit stays at 2.0 or below, and would not without its hardening lines.
+    @Test func theServiceSandboxKeepsExposureAtMostTwo() throws {
+        let directory = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.install(into: directory)
+        let arguments = ["security", "--offline=yes", "--threshold=20", "./tributary.service"]
+        let hardened = try Self.analyze(arguments, in: directory)
+        #expect(hardened.status == 0, "\(hardened.output)")
+
+        try Self.install(into: directory) { name, text in
+            guard name == "tributary.service", let start = text.range(of: "# Hardening."),
+                let end = text.range(of: "[Install]")
+            else { return text }
+            return text.replacingCharacters(in: start.lowerBound..<end.lowerBound, with: "")
+        }
+        let unhardened = try Self.analyze(arguments, in: directory)
+        #expect(unhardened.status != 0, "\(unhardened.output)")
+    }
+
+    /// systemd must not SIGKILL the agent while it still delivers within its own shutdown timeout.
+    @Test func theStopTimeoutExceedsTheAgentsShutdownTimeout() throws {
+        let service = try Self.source("tributary.service")
+        let pipeline = try String(
+            contentsOf: KafkaTestCluster.repositoryRoot().appendingPathComponent("etc/tributary/pipeline.yaml"),
+            encoding: .utf8)
+        func seconds(after prefix: String, in text: String) -> Int? {
+            text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap {
+                Int($0.dropFirst(prefix.count).prefix { $0.isNumber })
+            }
+        }
+        let stop = try #require(seconds(after: "TimeoutStopSec=", in: service))
+        let shutdown = try #require(seconds(after: "  shutdown_timeout: ", in: pipeline))
+        #expect(stop > shutdown && shutdown == 30)
+        #expect(service.contains("\nWatchdogSec=") && service.contains("\nType=notify\n"))
+    }
+
+    /// The socket unit names its descriptor as the pipeline file's `systemd_socket:` refers to it
+    /// (the agent looks descriptors up by LISTEN_FDNAMES), and the example in its comment says so.
+    @Test func theSocketsNameIsTheOneItsPipelineExampleUses() throws {
+        let socket = try Self.source("tributary.socket")
+        let name = try #require(
+            socket.split(separator: "\n").first { $0.hasPrefix("FileDescriptorName=") }?.dropFirst(
+                "FileDescriptorName=".count))
+        #expect(socket.contains("#       systemd_socket: \(name) "))
+        #expect(socket.contains("\nListenStream=/run/tributary/"))
+    }
+}

@@ -21,8 +21,9 @@ fail() {
 echo "build-deb: release build (swift build -c release --static-swift-stdlib --scratch-path $SCRATCH)" >&2
 "$SWIFT" build -c release --product tributary --static-swift-stdlib --scratch-path "$SCRATCH" >&2
 # The man page generator from swift-argument-parser (the tool behind its generate-manual plugin),
-# run directly on the binary we ship rather than through the plugin's own rebuild.
-"$SWIFT" build -c release --product generate-manual --scratch-path "$SCRATCH" >&2
+# run directly on the binary we ship rather than through the plugin's own rebuild. The same
+# flags as above, so that neither build undoes the other's.
+"$SWIFT" build -c release --product generate-manual --static-swift-stdlib --scratch-path "$SCRATCH" >&2
 binary="$SCRATCH/release/tributary"
 [ -x "$binary" ] || fail "$binary was not built"
 

@@ -32,6 +32,61 @@ EXPECTED_FILES="./etc/default/tributary
 EXPECTED_CONFFILES="/etc/default/tributary
 /etc/tributary/pipeline.yaml"
 
+# Runs the maintainer scripts as dpkg would for an installation into another root ($DPKG_ROOT,
+# so nothing of this machine is touched), with the system tools replaced by stubs that log their
+# arguments: what each step asks of systemd, that a second run succeeds too, and that a purge
+# removes the state directory.
+check_maintainer_scripts() {
+  local control=$1 work=$2 failures=0
+  local root=$work/root stubs=$work/stubs log=$work/calls
+  mkdir -p "$root/var/lib/tributary/checkpoints" "$root/run/tributary" "$root/etc/tributary" "$stubs"
+  for tool in systemd-sysusers systemd-tmpfiles deb-systemd-helper deb-systemd-invoke systemctl; do
+    # deb-systemd-helper was-enabled answers as $WAS_ENABLED says (0: a first installation).
+    printf '#!/bin/sh
+echo "%s $*" >>"%s"
+[ "$1 $2" != "--quiet was-enabled" ] || exit "${WAS_ENABLED:-0}"
+' \
+      "$tool" "$log" >"$stubs/$tool"
+    chmod +x "$stubs/$tool"
+  done
+  run() {
+    : >"$log"
+    env DPKG_ROOT="$root" PATH="$stubs:/usr/bin:/bin" WAS_ENABLED="${WAS_ENABLED:-0}" "$control/$@" >/dev/null ||
+      { echo "test-deb: maintainer scripts: $* exited $?" >&2; failures=$((failures + 1)); }
+  }
+  expect() {
+    grep -qxF "$1" "$log" || { echo "test-deb: maintainer scripts: $2: expected \"$1\" in:" >&2; sed 's/^/  /' "$log" >&2; failures=$((failures + 1)); }
+  }
+  refuse() {
+    ! grep -q "$1" "$log" || { echo "test-deb: maintainer scripts: $2: unexpected $1 in:" >&2; sed 's/^/  /' "$log" >&2; failures=$((failures + 1)); }
+  }
+  run postinst configure
+  expect "systemd-sysusers --root=$root tributary.conf" "first configure"
+  expect "systemd-tmpfiles --root=$root --create tributary.conf" "first configure"
+  expect "deb-systemd-helper enable tributary.service" "first configure"
+  expect "deb-systemd-helper update-state tributary.socket" "first configure"
+  refuse "enable tributary.socket" "first configure"
+  refuse "systemctl\|deb-systemd-invoke" "configure into another root"
+  run postinst configure
+  expect "deb-systemd-helper enable tributary.service" "configure again"
+  WAS_ENABLED=1 run postinst configure 0.1.0-1
+  expect "deb-systemd-helper update-state tributary.service" "upgrade with the service disabled"
+  refuse "enable tributary.service" "upgrade with the service disabled"
+  run prerm upgrade 0.3.0-1
+  refuse "stop" "prerm upgrade"
+  run postrm remove
+  expect "deb-systemd-helper mask tributary.service tributary.socket" "remove"
+  [ -d "$root/var/lib/tributary/checkpoints" ] || { echo "test-deb: maintainer scripts: remove deleted the state" >&2; failures=$((failures + 1)); }
+  run postrm purge
+  run postrm purge
+  expect "deb-systemd-helper purge tributary.service tributary.socket" "purge"
+  if [ -e "$root/var/lib/tributary" ] || [ -e "$root/run/tributary" ] || [ ! -d "$root/etc/tributary" ]; then
+    echo "test-deb: maintainer scripts: purge should delete var/lib/tributary and run/tributary, and only them" >&2
+    failures=$((failures + 1))
+  fi
+  return $((failures > 0))
+}
+
 # Runs every check on one .deb; prints each failure and returns 1 if there was any.
 check_deb() {
   local deb=$1 work=$2 failures=0
@@ -115,6 +170,8 @@ $(diff <(echo "$EXPECTED_FILES") <(echo "$files") || true)"
     sh -n "$file" || problem "$script has a syntax error"
   done
 
+  check_maintainer_scripts "$work/control" "$work/scripts" || problem "the maintainer scripts misbehave (above)"
+
   # Documentation as Debian expects it.
   [ -s "$root/usr/share/doc/tributary/copyright" ] || problem "no copyright"
   gzip -dc "$root/usr/share/doc/tributary/changelog.Debian.gz" 2>/dev/null | head -1 |
@@ -156,17 +213,20 @@ if ! check_deb "$deb" "$scratch/good"; then
   exit 1
 fi
 
-# The same checks on a damaged copy (no conffiles, no man page) must fail.
+# The same checks on a damaged copy (no conffiles, no man page, a postinst that does not
+# enable the service) must fail, each for its reason.
 damaged=$scratch/damaged
 mkdir -p "$damaged"
 dpkg-deb -R "$deb" "$damaged/tree"
 rm "$damaged/tree/DEBIAN/conffiles" "$damaged/tree/usr/share/man/man1/tributary.1.gz"
+sed -i 's/deb-systemd-helper enable tributary.service/true/' "$damaged/tree/DEBIAN/postinst"
 dpkg-deb --build --root-owner-group "$damaged/tree" "$damaged/damaged.deb" >/dev/null
 if check_deb "$damaged/damaged.deb" "$damaged/check" 2>"$damaged/problems"; then
-  echo "test-deb: FAILED: a package without conffiles and man page passed the checks" >&2
+  echo "test-deb: FAILED: a damaged package passed the checks" >&2
   exit 1
 fi
-grep -q 'conffiles are' "$damaged/problems" && grep -q 'files differ' "$damaged/problems" || {
+grep -q 'conffiles are' "$damaged/problems" && grep -q 'files differ' "$damaged/problems" &&
+  grep -q 'expected "deb-systemd-helper enable tributary.service"' "$damaged/problems" || {
   echo "test-deb: FAILED: the damaged package failed for other reasons:" >&2
   cat "$damaged/problems" >&2
   exit 1

@@ -108,6 +108,63 @@ struct SystemdUnitTests {
         #expect(service.contains("\nWatchdogSec=") && service.contains("\nType=notify\n"))
     }
 
+    /// Runs a systemd tool on `input` (a sysusers.d or tmpfiles.d file) given as stdin.
+    static func run(_ tool: String, _ arguments: [String], input: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments + ["-"]
+        let stdin = Pipe()
+        let output = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    /// systemd-sysusers, into an empty root, would create the user and its group and nothing else.
+    @Test func sysusersCreatesTheTributaryUserAndGroup() throws {
+        let root = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let sysusers = try Self.source("tributary.sysusers")
+        let result = try Self.run("systemd-sysusers", ["--dry-run", "--root=\(root.path)"], input: sysusers)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("Creating group 'tributary'"), "\(result.output)")
+        #expect(result.output.contains("Creating user 'tributary' (Tributary log shipper)"), "\(result.output)")
+        let broken = try Self.run(
+            "systemd-sysusers", ["--dry-run", "--root=\(root.path)"],
+            input: sysusers.replacingOccurrences(
+                of: "/usr/sbin/nologin", with: "/usr/sbin/nologin extra"))
+        #expect(broken.status != 0 && broken.output.contains("-:"), "\(broken.output)")
+    }
+
+    /// systemd-tmpfiles makes the state and runtime directories with the units' modes, owned by
+    /// the user sysusers made (chown needs root, so only as root).
+    @Test(.enabled(if: getuid() == 0)) func tmpfilesMakesTheStateAndRuntimeDirectories() throws {
+        let root = try AgentProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("etc"), withIntermediateDirectories: true)
+        let users = try Self.run("systemd-sysusers", ["--root=\(root.path)"], input: Self.source("tributary.sysusers"))
+        #expect(users.status == 0, "\(users.output)")
+        let tmpfiles = try Self.source("tributary.tmpfiles")
+        let result = try Self.run("systemd-tmpfiles", ["--root=\(root.path)", "--create"], input: tmpfiles)
+        #expect(result.status == 0 && result.output.isEmpty, "\(result.output)")
+        for (path, mode) in [("run/tributary", 0o755), ("var/lib/tributary", 0o750)] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(path).path)
+            #expect((attributes[.posixPermissions] as? Int) == mode, "\(path)")
+            #expect((attributes[.ownerAccountID] as? Int).map { $0 != 0 } == true, "\(path) is owned by root")
+        }
+        let broken = try Self.run(
+            "systemd-tmpfiles", ["--root=\(root.path)", "--create"],
+            input: tmpfiles.replacingOccurrences(of: "d /run/tributary", with: "d run/tributary"))
+        #expect(broken.status != 0 && broken.output.contains("not absolute"), "\(broken.output)")
+    }
+
     /// The socket unit names its descriptor as the pipeline file's `systemd_socket:` refers to it
     /// (the agent looks descriptors up by LISTEN_FDNAMES), and the example in its comment says so.
     @Test func theSocketsNameIsTheOneItsPipelineExampleUses() throws {

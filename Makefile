@@ -1,7 +1,7 @@
 # Tributary's commands. `make test` is what CI runs (.ci/run).
 SWIFT ?= swift
 
-.PHONY: demo test bootstrap build test-only format lint bench bench-check bench-thresholds bench-produce bench-compression bench-many-files bench-agent stress test-cluster clean
+.PHONY: demo test deb test-deb bootstrap build test-only format lint bench bench-check bench-thresholds bench-produce bench-compression bench-many-files bench-agent stress test-cluster clean
 
 ## Installs what is missing, builds, starts a local test cluster and runs `tributary run` on the
 ## demo pipeline (a log file, a socket and stdin into two topics), then shows what was delivered.
@@ -15,6 +15,18 @@ test: bootstrap lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip AgentTests
 	$(SWIFT) test --skip-build --filter AgentTests
+
+## The Debian package (packaging/build-deb.sh): a release build with the Swift runtime linked in
+## statically (own scratch path, .build-deb), the systemd units, the default pipeline as a
+## conffile, a man page. Prints the .deb's path on its last line.
+deb: bootstrap
+	bash packaging/build-deb.sh
+
+## Builds the package as `make deb` does, then checks it (packaging/test-deb.sh): contents,
+## conffiles, Depends against the binary's libraries, and the extracted binary validating the
+## shipped pipeline. Separate from `make test`: the release build takes minutes.
+test-deb: bootstrap
+	deb=$$(bash packaging/build-deb.sh | tail -n 1) && bash packaging/test-deb.sh "$$deb"
 
 ## Debian packages and the project-local Python environment (.venv) the tests use.
 bootstrap:
@@ -86,4 +98,4 @@ test-cluster: bootstrap
 	scripts/test-cluster --brokers 3
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build .build-deb Benchmarks/.build

@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libyaml-dev libsystemd-dev systemd pkg-config python3-venv)
+# systemd: systemd-socket-activate and systemd-analyze (the unit tests); dpkg-dev: dpkg-shlibdeps,
+# which computes the .deb's Depends (make deb).
+DEBIAN_PACKAGES=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libyaml-dev libsystemd-dev systemd dpkg-dev pkg-config python3-venv)
 PYTHON_REQUIREMENTS=scripts/requirements-test.txt
 VENV=.venv
 

@@ -363,6 +363,81 @@ extension AgentBinaryTests {
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
         }
+
+        /// Started as systemd starts the shipped units: the socket under systemd/tributary.socket's
+        /// FileDescriptorName= (LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID), NOTIFY_SOCKET and
+        /// WATCHDOG_USEC together. READY=1 after the first record arrives through the passed
+        /// socket; WATCHDOG=1 pings; a reload that changes the socket source restarts it on the
+        /// same passed socket (RELOADING=1, then READY=1); SIGTERM sends STOPPING=1 and exits 0
+        /// with every record delivered once.
+        @Test func startedAsTheShippedUnitsStartItTheAgentSpeaksSystemdsProtocol() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["unit": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let unit = try SystemdUnitTests.source("tributary.socket")
+            let name = try #require(
+                unit.split(separator: "\n").first { $0.hasPrefix("FileDescriptorName=") }.map {
+                    String($0.dropFirst("FileDescriptorName=".count))
+                })
+            let socket = directory.appendingPathComponent("app.sock").path
+            func pipeline(extra: String = "") -> String {
+                """
+                kafka:
+                  bootstrap_servers: [\(cluster.bootstrapServers)]
+                  producer: { linger.ms: 2 }
+                agent: { status_interval: 200ms }
+                sources:
+                  app:
+                    type: unix_socket
+                    systemd_socket: \(name)
+                \(extra)
+                routes:
+                  - from: [app]
+                    topic: unit
+                """
+            }
+            let launcher = [
+                "/usr/bin/systemd-socket-activate", "-l", socket, "--fdname=\(name)", "-E", "NOTIFY_SOCKET", "-E",
+                "WATCHDOG_USEC",
+            ]
+            let agent = try AgentProcess(
+                pipeline: pipeline(), directory: directory, environment: ["WATCHDOG_USEC": "1000000"],
+                launcher: launcher)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !FileManager.default.fileExists(atPath: socket) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try SocketWriter.stream(socket, "first\n")
+            #expect(await agent.waitForNotification { $0.hasPrefix("READY=1") }, "stderr: \(agent.stderr)")
+            _ = try await consumeUntil(cluster, topic: "unit", count: 1)
+            #expect(await agent.waitForNotification { $0 == "WATCHDOG=1" }, "\(agent.notifications.messages)")
+
+            try agent.rewrite(pipeline(extra: "    exclude_lines: ['^skip']"))
+            agent.signal(SIGHUP)
+            #expect(await agent.waitForLog("Reloaded the pipeline file"), "stderr: \(agent.stderr)")
+            #expect(agent.stderr.contains("changes=\"restarted app\""), "stderr: \(agent.stderr)")
+            try SocketWriter.stream(socket, "skip this\nafter the reload\n")
+            let records = try await consumeUntil(cluster, topic: "unit", count: 2)
+            agent.signal(SIGTERM)
+            #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+            #expect(records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["first", "after the reload"])
+            // Both runs of the source listened on the passed socket, neither on one of its own.
+            #expect(
+                agent.stderr.components(separatedBy: "Listening path=systemd:\(name)").count == 3,
+                "stderr: \(agent.stderr)")
+
+            let messages = agent.notifications.messages
+            let ready = messages.firstIndex { $0.hasPrefix("READY=1") }
+            let reloading = messages.firstIndex { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") }
+            let stopping = messages.firstIndex { $0.hasPrefix("STOPPING=1") }
+            #expect(ready != nil && reloading != nil && stopping != nil, "\(messages)")
+            if let ready, let reloading, let stopping {
+                #expect(ready < reloading && reloading < stopping, "\(messages)")
+                #expect(messages[reloading..<stopping].contains { $0.hasPrefix("READY=1") }, "\(messages)")
+                #expect(messages[ready..<reloading].contains("WATCHDOG=1"), "\(messages)")
+            }
+        }
     }
 }
 

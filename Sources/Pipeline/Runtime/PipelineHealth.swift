@@ -1,3 +1,5 @@
+import NIOCore
+
 /// What `/health` answers: whether the agent delivers, and if not, why.
 public struct PipelineHealth: Sendable, Equatable {
     public enum State: String, Sendable {
@@ -42,26 +44,9 @@ public struct PipelineHealth: Sendable, Equatable {
     }
 
     static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case let control where control.value < 0x20:
-                result += "\\u00" + String(control.value, radix: 16).leftPadded(to: 2)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        String(repeating: "0", count: max(0, width - count)) + self
+        var buffer = ByteBuffer()
+        JSONWriter.writeString(text, into: &buffer)
+        return String(buffer: buffer)
     }
 }
 

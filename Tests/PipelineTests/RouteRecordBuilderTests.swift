@@ -4,7 +4,7 @@ import NIOCore
 import PipelineConfig
 import Testing
 
-@testable import Pipeline
+@_spi(Benchmarking) @testable import Pipeline
 
 @Suite("records from lines")
 struct RouteRecordBuilderTests {

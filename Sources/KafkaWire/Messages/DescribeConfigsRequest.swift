@@ -72,7 +72,8 @@ public struct DescribeConfigsRequest: KafkaRequestMessage, Hashable {
             buffer.writeKafkaBool(includeDocumentation)
         } else if includeDocumentation {
             throw KafkaWireError(
-                .invalidValue, "documentation can only be asked for from v3", location: location(".IncludeDocumentation"))
+                .invalidValue, "documentation can only be asked for from v3",
+                location: location(".IncludeDocumentation"))
         }
         buffer.writeKafkaTaggedFieldsIfFlexible(flexible)
     }

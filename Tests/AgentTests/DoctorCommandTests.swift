@@ -1,5 +1,6 @@
 import Foundation
 import KafkaFakeCluster
+import KafkaTestCluster
 import Testing
 
 extension AgentBinaryTests {
@@ -231,6 +232,47 @@ extension AgentBinaryTests {
             let json = try Self.run(Self.pipeline(servers: [server]))
             #expect(json.status == 2)
             #expect(json.codes == ["cluster-unreachable"])
+        }
+
+        /// The example report in README.md ("`tributary doctor`") is this run's output, with the
+        /// fake brokers' addresses written as kafka-N:9092.
+        @Test func readmeExampleIsWhatTheBinaryPrints() async throws {
+            var spec = FakeClusterSpec(brokerCount: 3)
+            spec.clusterId = "prod-eu1"
+            spec.topics = [
+                spec.topic(
+                    "web-access", partitions: 12, replicationFactor: 3,
+                    configs: FakeClusterSpec.topicDefaults.merging(["compression.type": "gzip"]) { $1 })
+            ]
+            let cluster = try await FakeKafkaCluster.start(spec)
+            defer { Task { await cluster.stop() } }
+            let pipeline = """
+                kafka:
+                  bootstrap_servers: [\(cluster.bootstrapServers[0])]
+                  producer: { acks: all, compression.type: lz4 }
+                sources:
+                  nginx: { type: stdin }
+                routes:
+                  - name: nginx
+                    from: [nginx]
+                    topic: web-access
+                  - name: app
+                    from: [nginx]
+                    topic: app-events
+                    producer: { acks: 1, batch.size: 2000000 }
+                """
+            let run = try Self.run(pipeline, json: false)
+            #expect(run.status == 2)
+            var printed = run.stdout
+            for (nodeId, port) in cluster.ports {
+                printed = printed.replacingOccurrences(of: "127.0.0.1:\(port)", with: "kafka-\(nodeId):9092")
+            }
+            let readme = try String(
+                contentsOf: KafkaTestCluster.repositoryRoot().appendingPathComponent("README.md"), encoding: .utf8)
+            let section = try #require(readme.range(of: "## `tributary doctor`"))
+            let example = try #require(readme.range(of: "\n```\ncluster ", range: section.upperBound..<readme.endIndex))
+            let end = try #require(readme.range(of: "```\n", range: example.upperBound..<readme.endIndex))
+            #expect("cluster " + String(readme[example.upperBound..<end.lowerBound]) == printed)
         }
 
         @Test func badPipelineFileIsExit2NamingThePlace() throws {

@@ -93,7 +93,7 @@ public struct DoctorReport: Sendable, Hashable {
         case .missing: parts.append("does not exist")
         case .unavailable(let error): parts.append("unavailable (\(error))")
         }
-        if let partitions = topic.partitions { parts.append("\(partitions) partitions") }
+        if let partitions = topic.partitions { parts.append(counted(partitions, "partition")) }
         if let replicationFactor = topic.replicationFactor { parts.append("replication factor \(replicationFactor)") }
         if let value = topic.minInsyncReplicas { parts.append("min.insync.replicas=\(value)") }
         if let value = topic.maxMessageBytes { parts.append("max.message.bytes=\(value)") }

@@ -130,7 +130,7 @@ public struct PipelineDoctor: Sendable {
                 DoctorFinding(
                     .info, .topicAutoCreated, route: route.name, topic: name,
                     message: "topic \(name) does not exist; the brokers create it on the first write with "
-                        + "\(predicted.partitions.map(String.init) ?? "?") partitions and replication factor "
+                        + "\(predicted.partitions.map { DoctorReport.counted($0, "partition") } ?? "? partitions") and replication factor "
                         + "\(predicted.replicationFactor.map(String.init) ?? "?") (num.partitions, default.replication.factor)",
                     reason: "Auto-created topics take the brokers' defaults; create the topic yourself to "
                         + "choose its partitions and replication."))
@@ -256,8 +256,8 @@ public struct PipelineDoctor: Sendable {
             return [
                 DoctorFinding(
                     .error, .batchSizeAboveMaxMessageBytes, route: route.name, topic: topic.name,
-                    message: "batch.size=\(route.batchSize) of route \(route.name) is above \(setting) "
-                        + "(a batch counts \(Self.logOverhead) bytes more on the broker)",
+                    message: "batch.size=\(route.batchSize) of route \(route.name) does not fit \(setting): "
+                        + "a batch counts \(Self.logOverhead) bytes more there",
                     reason: "Full batches are refused with MESSAGE_TOO_LARGE and their records fail. Lower "
                         + "batch.size or raise the topic's max.message.bytes.")
             ]

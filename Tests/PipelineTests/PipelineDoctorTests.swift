@@ -196,6 +196,17 @@ struct PipelineDoctorTests {
         #expect(report.exitStatus == 1)
     }
 
+    @Test func missingTopicNamesTheBrokersThatWouldNotCreateIt() {
+        var cluster = Self.cluster(exists: false)
+        cluster.brokers[1].configs["auto.create.topics.enable"] = KafkaConfigEntry(value: "false")
+        let report = Self.diagnose(Self.route(), cluster)
+        #expect(Self.codes(report) == ["topic-not-found"])
+        #expect(
+            report.findings[0].message
+                == "topic logs does not exist and auto.create.topics.enable is not true on broker 2")
+        #expect(report.routes[0].topics[0].state == .missing)
+    }
+
     @Test func unreachableBrokerIsAnErrorNamingIt() {
         var cluster = Self.cluster()
         cluster.brokers[1].configs = [:]

@@ -139,7 +139,9 @@ public struct PipelineDoctor: Sendable {
         let why =
             autoCreate.isEmpty
             ? "and no broker's auto.create.topics.enable could be read"
-            : "and auto.create.topics.enable=false"
+            // Brokers that disagree: whether it is created depends on which one the producer asks.
+            : "and auto.create.topics.enable is not true on "
+                + Self.brokerList(zip(described, autoCreate).filter { $0.1 != "true" }.map(\.0.nodeId))
         findings.append(
             DoctorFinding(
                 .error, .topicNotFound, route: route.name, topic: name,

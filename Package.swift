@@ -103,7 +103,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
-        // The executable: `run`, `validate` and `produce`.
+        // The executable: `run`, `validate`, `doctor`, `state` and `produce`.
         .executableTarget(
             name: "tributary",
             dependencies: [
@@ -120,6 +120,16 @@ let package = Package(
         // Test support only: drives librdkafka's mock cluster (scripts/kafka_test_cluster.py).
         // No product depends on it.
         .target(name: "KafkaTestCluster"),
+        // Test support only: fake brokers answering ApiVersions, Metadata and DescribeConfigs from
+        // a configurable cluster description (`tributary doctor`'s tests). No product depends on it.
+        .target(
+            name: "KafkaFakeCluster",
+            dependencies: [
+                "KafkaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
 
         .testTarget(
             name: "KafkaWireTests",
@@ -133,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "KafkaClientTests",
             dependencies: [
-                "KafkaClient", "KafkaWire", "KafkaTestCluster",
+                "KafkaClient", "KafkaWire", "KafkaTestCluster", "KafkaFakeCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -156,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "PipelineConfig", "SystemdSupport", "KafkaClient", "KafkaTestCluster",
+                "Pipeline", "PipelineConfig", "SystemdSupport", "KafkaClient", "KafkaWire", "KafkaTestCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -164,7 +174,7 @@ let package = Package(
         // The built binary (`tributary run`) against the test cluster.
         .testTarget(
             name: "AgentTests",
-            dependencies: ["KafkaTestCluster"]),
+            dependencies: ["KafkaTestCluster", "KafkaFakeCluster"]),
         .testTarget(
             name: "KafkaIntegrationTests",
             dependencies: [

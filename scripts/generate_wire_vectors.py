@@ -27,6 +27,7 @@ from kafka.protocol.metadata import (
     ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse)
 from kafka.protocol.producer import (
     ProduceRequest, ProduceResponse, InitProducerIdRequest, InitProducerIdResponse)
+from kafka.protocol.admin.configs import DescribeConfigsRequest, DescribeConfigsResponse
 from kafka.protocol.sasl import (
     SaslHandshakeRequest, SaslHandshakeResponse, SaslAuthenticateRequest, SaslAuthenticateResponse)
 from kafka.protocol.schemas import BaseField
@@ -327,6 +328,55 @@ def sasl(vectors):
             "errorCode": 0, "errorMessage": None, "authBytes": "", "sessionLifetimeMs": 0}, 9600 + v))
 
 
+# ---------------------------------------------------------------- DescribeConfigs (1-4)
+
+def describe_configs(vectors):
+    for v in range(1, 5):
+        vectors.append(vector(DescribeConfigsRequest, "DescribeConfigs", "request", v, "values", {
+            "resources": [
+                {"resourceType": 2, "resourceName": "web-accèss",
+                 "configurationKeys": ["min.insync.replicas", "max.message.bytes", "compression.type"]},
+                {"resourceType": 4, "resourceName": "3", "configurationKeys": None},
+                {"resourceType": 4, "resourceName": "", "configurationKeys": []},
+            ],
+            "includeSynonyms": True,
+            "includeDocumentation": v >= 3,
+        }, 9700 + v))
+        vectors.append(vector(DescribeConfigsRequest, "DescribeConfigs", "request", v, "empty", {
+            "resources": [], "includeSynonyms": False, "includeDocumentation": False,
+        }, 9750 + v))
+        vectors.append(vector(DescribeConfigsResponse, "DescribeConfigs", "response", v, "values", {
+            "throttleTimeMs": 12,
+            "results": [
+                {"errorCode": 0, "errorMessage": None, "resourceType": 2, "resourceName": "web-accèss",
+                 "configs": [
+                     {"name": "min.insync.replicas", "value": "2", "readOnly": False, "configSource": 1,
+                      "isSensitive": False,
+                      "synonyms": [
+                          {"name": "min.insync.replicas", "value": "2", "source": 1},
+                          {"name": "min.insync.replicas", "value": "1", "source": 5},
+                      ],
+                      "configType": 3, "documentation": "When a producer sets acks to \"all\" … ü"},
+                     {"name": "compression.type", "value": "producer", "readOnly": False, "configSource": 5,
+                      "isSensitive": False, "synonyms": [], "configType": 2, "documentation": None},
+                 ]},
+                {"errorCode": 0, "errorMessage": None, "resourceType": 4, "resourceName": "3",
+                 "configs": [
+                     {"name": "ssl.keystore.password", "value": None, "readOnly": True, "configSource": 4,
+                      "isSensitive": True,
+                      "synonyms": [{"name": "listener.name.internal.ssl.keystore.password", "value": None,
+                                    "source": 2}],
+                      "configType": 9, "documentation": None},
+                 ]},
+                {"errorCode": 3, "errorMessage": "Topic 'gone' does not exist.", "resourceType": 2,
+                 "resourceName": "gone", "configs": []},
+            ],
+        }, 9800 + v))
+        vectors.append(vector(DescribeConfigsResponse, "DescribeConfigs", "response", v, "empty", {
+            "throttleTimeMs": 0, "results": [],
+        }, 9850 + v))
+
+
 def main():
     vectors = []
     api_versions(vectors)
@@ -334,6 +384,7 @@ def main():
     produce(vectors)
     init_producer_id(vectors)
     sasl(vectors)
+    describe_configs(vectors)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     path = os.path.join(root, "Tests", "KafkaWireTests", "Vectors", "messages.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)

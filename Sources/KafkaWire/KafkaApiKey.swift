@@ -1,4 +1,4 @@
-/// The request types a producer speaks, by Kafka's API key number.
+/// The request types a producer (and `tributary doctor`) speaks, by Kafka's API key number.
 public struct KafkaApiKey: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: Int16
     public init(rawValue: Int16) { self.rawValue = rawValue }
@@ -9,6 +9,7 @@ public struct KafkaApiKey: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let saslHandshake = KafkaApiKey(rawValue: 17)
     public static let apiVersions = KafkaApiKey(rawValue: 18)
     public static let initProducerId = KafkaApiKey(rawValue: 22)
+    public static let describeConfigs = KafkaApiKey(rawValue: 32)
     public static let saslAuthenticate = KafkaApiKey(rawValue: 36)
 
     public var description: String {
@@ -19,6 +20,7 @@ public struct KafkaApiKey: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .saslHandshake: "SaslHandshake"
         case .apiVersions: "ApiVersions"
         case .initProducerId: "InitProducerId"
+        case .describeConfigs: "DescribeConfigs"
         case .saslAuthenticate: "SaslAuthenticate"
         default: "ApiKey(\(rawValue))"
         }

@@ -11,7 +11,7 @@ import Testing
         // Every version of every message has at least one request and one response vector.
         let expected: [(String, ClosedRange<Int16>)] = [
             ("ApiVersions", 0...4), ("Metadata", 1...13), ("Produce", 3...12), ("InitProducerId", 0...5),
-            ("SaslHandshake", 0...1), ("SaslAuthenticate", 0...2),
+            ("SaslHandshake", 0...1), ("SaslAuthenticate", 0...2), ("DescribeConfigs", 1...4),
         ]
         for (api, versions) in expected {
             for version in versions {

@@ -161,10 +161,27 @@ enum Requests {
             try write(SaslHandshakeRequest(mechanism: f["mechanism"]!.string!))
         case "SaslAuthenticate":
             try write(SaslAuthenticateRequest(authBytes: f["authBytes"]!.bytes!))
+        case "DescribeConfigs":
+            try write(describeConfigs(f))
         default:
             Issue.record("unknown api \(vector.api)")
         }
         return buffer
+    }
+}
+
+extension Requests {
+    /// The DescribeConfigs request a vector's fields describe.
+    static func describeConfigs(_ f: JSON) -> DescribeConfigsRequest {
+        DescribeConfigsRequest(
+            resources: f["resources"]!.array!.map {
+                .init(
+                    resourceType: KafkaConfigResourceType(rawValue: Int8($0["resourceType"]!.int64)),
+                    resourceName: $0["resourceName"]!.string!,
+                    configurationKeys: $0["configurationKeys"]?.array?.map { $0.string! })
+            },
+            includeSynonyms: f["includeSynonyms"]?.bool ?? false,
+            includeDocumentation: f["includeDocumentation"]?.bool ?? false)
     }
 }
 
@@ -176,6 +193,7 @@ enum Responses {
         case "ApiVersions": 0
         case "Metadata", "Produce": version >= 9 ? 1 : 0
         case "InitProducerId", "SaslAuthenticate": version >= 2 ? 1 : 0
+        case "DescribeConfigs": version >= 4 ? 1 : 0
         default: 0
         }
     }
@@ -190,6 +208,7 @@ enum Responses {
         case "InitProducerId": return try InitProducerIdResponse.readComplete(from: &body, version: version)
         case "SaslHandshake": return try SaslHandshakeResponse.readComplete(from: &body, version: version)
         case "SaslAuthenticate": return try SaslAuthenticateResponse.readComplete(from: &body, version: version)
+        case "DescribeConfigs": return try DescribeConfigsResponse.readComplete(from: &body, version: version)
         default: throw KafkaWireError(.invalidValue, "unknown api \(api)")
         }
     }
@@ -216,6 +235,9 @@ enum Responses {
             return (r.header, r.body)
         case "SaslAuthenticate":
             let r = try KafkaFrame.readResponse(SaslAuthenticateResponse.self, version: v, payload: payload);
+            return (r.header, r.body)
+        case "DescribeConfigs":
+            let r = try KafkaFrame.readResponse(DescribeConfigsResponse.self, version: v, payload: payload);
             return (r.header, r.body)
         default: throw KafkaWireError(.invalidValue, "unknown api \(vector.api)")
         }
@@ -311,10 +333,40 @@ enum Responses {
             return SaslAuthenticateResponse(
                 errorCode: f["errorCode"]!.int16, errorMessage: f["errorMessage"]?.string,
                 authBytes: f["authBytes"]!.bytes!, sessionLifetimeMs: f["sessionLifetimeMs"]?.int64 ?? 0)
+        case "DescribeConfigs":
+            return describeConfigs(f)
         default:
             Issue.record("unknown api \(vector.api)")
             return 0
         }
+    }
+}
+
+extension Responses {
+    /// The DescribeConfigs response a vector's fields describe; absent fields take the schema defaults.
+    static func describeConfigs(_ f: JSON) -> DescribeConfigsResponse {
+        DescribeConfigsResponse(
+            throttleTimeMs: f["throttleTimeMs"]!.int32,
+            results: f["results"]!.array!.map { result in
+                .init(
+                    errorCode: result["errorCode"]!.int16, errorMessage: result["errorMessage"]?.string,
+                    resourceType: KafkaConfigResourceType(rawValue: Int8(result["resourceType"]!.int64)),
+                    resourceName: result["resourceName"]!.string!,
+                    configs: result["configs"]!.array!.map { entry in
+                        .init(
+                            name: entry["name"]!.string!, value: entry["value"]?.string,
+                            readOnly: entry["readOnly"]!.bool,
+                            configSource: KafkaConfigSource(rawValue: Int8(entry["configSource"]?.int64 ?? -1)),
+                            isSensitive: entry["isSensitive"]!.bool,
+                            synonyms: (entry["synonyms"]?.array ?? []).map {
+                                .init(
+                                    name: $0["name"]!.string!, value: $0["value"]?.string,
+                                    source: KafkaConfigSource(rawValue: Int8($0["source"]!.int64)))
+                            },
+                            configType: Int8(entry["configType"]?.int64 ?? 0),
+                            documentation: entry["documentation"]?.string)
+                    })
+            })
     }
 }
 

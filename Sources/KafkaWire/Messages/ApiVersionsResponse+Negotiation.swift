@@ -91,6 +91,7 @@ public enum KafkaVersionNegotiation {
         ApiVersionsRequest.apiKey: ApiVersionsRequest.supportedVersions,
         InitProducerIdRequest.apiKey: InitProducerIdRequest.supportedVersions,
         SaslAuthenticateRequest.apiKey: SaslAuthenticateRequest.supportedVersions,
+        DescribeConfigsRequest.apiKey: DescribeConfigsRequest.supportedVersions,
     ]
 
     /// The highest version in both ranges, or nil when they do not overlap. The broker's minimum

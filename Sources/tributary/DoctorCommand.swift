@@ -35,9 +35,11 @@ struct DoctorCommand: AsyncParsableCommand {
             routes = try DoctorRoute.routes(of: pipeline)
         } catch let errors as PipelineConfigErrors {
             printError(errors.description)
+            if json { print(DoctorReport.invalidPipeline(errors.errors.map(\.description)).json(), terminator: "") }
             throw ExitCode(2)
         } catch {
             printError("\(config): \(error)")
+            if json { print(DoctorReport.invalidPipeline(["\(config): \(error)"]).json(), terminator: "") }
             throw ExitCode(2)
         }
         var inspector = KafkaClusterInspector(configuration: producer)

@@ -279,7 +279,19 @@ extension AgentBinaryTests {
             let run = try Self.run("kafka:\n  bootstrap_servers: [127.0.0.1:1]\nsources: {}\nroutes: []\nbogus: 1\n")
             #expect(run.status == 2)
             #expect(run.stderr.contains("pipeline.yaml:"), "\(run.stderr)")
-            #expect(run.stdout.isEmpty)
+            // --json still prints one object: the problems as pipeline-invalid errors.
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
+            #expect(object["status"] as? String == "errors")
+            #expect(object["exitStatus"] as? Int == 2)
+            let findings = try #require(object["findings"] as? [[String: Any]])
+            #expect(!findings.isEmpty)
+            #expect(findings.allSatisfy { $0["code"] as? String == "pipeline-invalid" })
+            #expect(findings.contains { ($0["message"] as? String)?.contains("pipeline.yaml:") == true })
+            let text = try Self.run(
+                "kafka:\n  bootstrap_servers: [127.0.0.1:1]\nsources: {}\nroutes: []\nbogus: 1\n", json: false)
+            #expect(text.status == 2)
+            #expect(text.stdout.isEmpty)
         }
     }
 }

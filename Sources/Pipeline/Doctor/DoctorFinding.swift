@@ -56,6 +56,7 @@ public struct DoctorFinding: Sendable, Hashable {
         public static let configUnreadable = Code(rawValue: "config-unreadable")
         public static let configNotReported = Code(rawValue: "config-not-reported")
         public static let clusterUnreachable = Code(rawValue: "cluster-unreachable")
+        public static let pipelineInvalid = Code(rawValue: "pipeline-invalid")
     }
 
     public var severity: Severity

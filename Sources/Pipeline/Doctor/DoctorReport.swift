@@ -37,6 +37,18 @@ public struct DoctorReport: Sendable, Hashable {
             ])
     }
 
+    /// The report when the pipeline file does not load: one error per problem, so that `--json`
+    /// still prints one object a machine can read.
+    public static func invalidPipeline(_ problems: [String]) -> DoctorReport {
+        DoctorReport(
+            cluster: nil, routes: [],
+            findings: problems.map {
+                DoctorFinding(
+                    .error, .pipelineInvalid, message: $0,
+                    reason: "The agent would refuse to start with this file (`tributary validate` says the same).")
+            })
+    }
+
     /// The worst severity found, nil when nothing was.
     public var worst: DoctorFinding.Severity? { findings.map(\.severity).max() }
 

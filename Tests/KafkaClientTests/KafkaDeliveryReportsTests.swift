@@ -92,6 +92,9 @@ struct KafkaDeliveryReportsTests {
         let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["bounded": 1])
         defer { Task { await cluster.stop() } }
         let producer = try Support.producer(cluster, ["max.block.ms": "400", "linger.ms": "0"])
+        // max.block.ms is short for the report-room wait below; on a loaded machine the first
+        // metadata answer may take longer than that.
+        try await producer.waitForMetadata(topic: "bounded", timeout: .seconds(30))
         let slow = producer.makeDeliveryReports(capacity: 50)
         let other = producer.makeDeliveryReports(capacity: 50)
         func records(_ n: Int) -> [KafkaProducerRecord] {

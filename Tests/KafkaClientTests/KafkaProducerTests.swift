@@ -279,6 +279,8 @@ struct KafkaProducerTests {
                 "buffer.memory": "40000", "batch.size": "16384", "max.block.ms": "300", "linger.ms": "0",
                 "max.request.size": "20000", "request.timeout.ms": "10000", "delivery.timeout.ms": "20000",
             ])
+        // The first metadata answer may take longer than the short max.block.ms on a loaded machine.
+        try await producer.waitForMetadata(topic: "full", timeout: .seconds(30))
         _ = try await producer.send(KafkaProducerRecord(topic: "full", value: Support.value("metadata")))
         try await cluster.setRTT(broker: 1, milliseconds: 3000)
         let big = ByteBuffer(repeating: 0x61, count: 15_000)

@@ -167,6 +167,60 @@ extension AgentBinaryTests {
             #expect(!FileManager.default.fileExists(atPath: socketPath))
         }
 
+        /// A source removed by a reload takes its gauges with it (its counters stay: the totals
+        /// remain true); the source that stays keeps its series.
+        @Test func aRemovedSourceLeavesNoStaleGauges() async throws {
+            let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["kept": 1])
+            defer { Task { await cluster.stop() } }
+            let directory = try AgentProcess.makeDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            for name in ["app", "other"] {
+                let folder = directory.appendingPathComponent(name)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try "\(name) 1\n\(name) 2\n".write(
+                    to: folder.appendingPathComponent("x.log"), atomically: false, encoding: .utf8)
+            }
+            func pipeline(_ sources: [String]) -> String {
+                let blocks = sources.map {
+                    "  \($0):\n    type: file\n    include: [\(directory.path)/\($0)/*.log]\n    poll_interval: 50ms"
+                }
+                return """
+                    kafka:
+                      bootstrap_servers: [\(cluster.bootstrapServers)]
+                      producer: { linger.ms: 2 }
+                    agent:
+                      state_dir: \(directory.path)/state
+                      metrics_listen: unix:\(directory.path)/m.sock
+                    sources:
+                    \(blocks.joined(separator: "\n"))
+                    routes:
+                      - from: [\(sources.joined(separator: ", "))]
+                        topic: kept
+                    """
+            }
+            let agent = try AgentProcess(pipeline: pipeline(["app", "other"]), directory: directory)
+            let address = "unix:\(directory.path)/m.sock"
+            let otherLag = ["source": "other", "path": "\(directory.path)/other/x.log"]
+            #expect(
+                await Self.eventually {
+                    try await Self.scrape(address).sum("tributary_file_lag_bytes", otherLag) == 0
+                }, "stderr: \(agent.stderr)")
+            try agent.rewrite(pipeline(["app"]))
+            agent.signal(SIGHUP)
+            #expect(
+                await Self.eventually {
+                    let samples = try await Self.scrape(address)
+                    return samples.sum("tributary_file_lag_bytes", otherLag) == nil
+                        && samples.sum("tributary_source_backlog_records", ["source": "other"]) == nil
+                }, "stderr: \(agent.stderr)")
+            let samples = try await Self.scrape(address)
+            #expect(samples.sum("tributary_source_records_acknowledged_total", ["source": "other"]) == 2)
+            #expect(samples.sum("tributary_source_backlog_records", ["source": "app"]) == 0)
+            #expect(samples.sum("tributary_file_lag_bytes", ["source": "app"]) == 0)
+            agent.signal(SIGTERM)
+            #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+        }
+
         @Test func anAddressInUseStopsTheAgentBeforeItReads() async throws {
             let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["unused": 1])
             defer { Task { await cluster.stop() } }

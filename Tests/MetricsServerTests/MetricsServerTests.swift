@@ -7,6 +7,10 @@ import NIOPosix
 import ServiceLifecycle
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("metrics server")
 struct MetricsServerTests {
     static let endpoint = MetricsEndpoint(
@@ -77,5 +81,85 @@ struct MetricsServerTests {
         } catch let error as MetricsServerError {
             #expect(error.description.contains("agent.metrics_listen 127.0.0.1:\(port): cannot listen"))
         }
+    }
+}
+
+/// What a local client cannot do to the server: hold connections open forever, or open more
+/// than the limit.
+@Suite("metrics server limits")
+struct MetricsServerLimitTests {
+    /// A connected TCP socket to `address` (`127.0.0.1:port`) that sends nothing.
+    static func connectSilently(_ address: String) throws -> CInt {
+        let port = UInt16(address.split(separator: ":").last!)!
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var remote = sockaddr_in()
+        remote.sin_family = sa_family_t(AF_INET)
+        remote.sin_port = port.bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr)
+        let result = withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        #expect(result == 0)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    /// read(2) until the server closes (0) or the 10 s receive timeout passes (-1).
+    static func readUntilClosed(_ fd: CInt) -> Int {
+        var byte: UInt8 = 0
+        return read(fd, &byte, 1)
+    }
+
+    @Test func aSilentConnectionIsClosedAfterTheIdleTimeout() async throws {
+        let server = try await MetricsServer.bind(
+            .tcp(host: "127.0.0.1", port: 0), endpoint: MetricsServerTests.endpoint, logger: Logger(label: "test"),
+            idleTimeout: .milliseconds(300))
+        let fd = try Self.connectSilently(server.boundAddress)
+        defer { close(fd) }
+        let started = ContinuousClock.now
+        let result = await Task.detached { Self.readUntilClosed(fd) }.value
+        #expect(result == 0, "the server closed the connection")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func connectionsBeyondTheLimitAreClosedWhileTheOthersAreServed() async throws {
+        let server = try await MetricsServer.bind(
+            .tcp(host: "127.0.0.1", port: 0), endpoint: MetricsServerTests.endpoint, logger: Logger(label: "test"),
+            maxConnections: 2)
+        let held = try (0..<2).map { _ in try Self.connectSilently(server.boundAddress) }
+        defer { held.forEach { close($0) } }
+        // Give the server the time to admit both.
+        try await Task.sleep(for: .milliseconds(200))
+        let extra = try Self.connectSilently(server.boundAddress)
+        defer { close(extra) }
+        let extraResult = await Task.detached { Self.readUntilClosed(extra) }.value
+        #expect(extraResult == 0, "the third connection is closed at once")
+        close(held[0])
+        try await Task.sleep(for: .milliseconds(200))
+        let address = server.boundAddress
+        let metrics = try await Task.detached { try HTTPProbe.get(address, path: "/metrics") }.value
+        #expect(metrics.status == 200, "a freed place is taken again")
+    }
+
+    @Test func aLiveUnixSocketIsNotTakenOver() async throws {
+        let path = "/tmp/trib-metrics-\(UUID().uuidString.prefix(8)).sock"
+        let first = try await MetricsServer.bind(
+            .unix(path: path), endpoint: MetricsServerTests.endpoint, logger: Logger(label: "test"))
+        var status = stat()
+        #expect(stat(path, &status) == 0)
+        #expect(status.st_mode & 0o777 == 0o660)
+        do {
+            _ = try await MetricsServer.bind(
+                .unix(path: path), endpoint: MetricsServerTests.endpoint, logger: Logger(label: "test"))
+            Issue.record("a second server took over a live socket")
+        } catch let error as MetricsServerError {
+            #expect(error.description.contains("another process listens on it"))
+        }
+        let metrics = try await Task.detached { try HTTPProbe.get(first.boundAddress, path: "/metrics") }.value
+        #expect(metrics.status == 200)
+        unlink(path)
     }
 }

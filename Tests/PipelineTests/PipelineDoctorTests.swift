@@ -152,6 +152,12 @@ struct PipelineDoctorTests {
             name: "a broker value that is not a number",
             cluster: cluster(broker: tunedBroker.merging(["num.io.threads": "eight"]) { $1 }),
             code: "config-unreadable", severity: .warning, exitStatus: 1),
+        // Would overflow `message.max.bytes - 12` if it were taken as a number.
+        Case(
+            name: "a broker value beyond a Java int",
+            cluster: cluster(
+                broker: tunedBroker.merging(["message.max.bytes": "-9223372036854775808"]) { $1 }),
+            code: "config-unreadable", severity: .warning, exitStatus: 1),
     ]
 
     @Test(arguments: cases)

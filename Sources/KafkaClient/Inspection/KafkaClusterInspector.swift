@@ -134,8 +134,10 @@ public struct KafkaClusterInspector: Sendable {
             // this client supports lacks; an offer without v4+ is an unsupported broker.
             guard let version = connection.version(for: MetadataRequest.self), version >= 4 else {
                 _ = try? await connection.close().get()
-                throw KafkaClusterInspectionError(
-                    .unsupportedBroker, "\(address) offers no Metadata version from v4 on, which this client needs")
+                // Another bootstrap server may be a newer broker.
+                failures.append(
+                    "bootstrap server \(address): offers no Metadata version from v4 on, which this client needs")
+                continue
             }
             do {
                 let response = try await connection.send(

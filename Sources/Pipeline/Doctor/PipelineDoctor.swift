@@ -345,7 +345,10 @@ public struct PipelineDoctor: Sendable {
                                 + "exceed it, so the others wait for later fetches: it bounds replication, and "
                                 + "acks=all latency, per round trip. Raise it to at least max.request.size."),
                         broker: broker.nodeId, key: "fetch<batch=\(fetchMax)")
-                } else if let messageMax, fetchMax < messageMax - Self.logOverhead {
+                } else if let messageMax,
+                    case let (limit, overflow) = messageMax.subtractingReportingOverflow(
+                        Self.logOverhead), !overflow, fetchMax < limit
+                {
                     add(
                         DoctorFinding(
                             .info, .replicaFetchMaxBytesBelowMessageMaxBytes,
@@ -441,11 +444,13 @@ struct ConfigReader {
 
     mutating func integer(_ key: String) -> Int? {
         guard let text = string(key) else { return nil }
-        guard let value = Int(text) else {
+        // Kafka's settings read here are Java ints: anything outside that range is a broken
+        // answer, and refusing it keeps the checks' arithmetic far from overflow.
+        guard let value = Int(text), Int(Int32.min)...Int(Int32.max) ~= value else {
             findings.append(
                 DoctorFinding(
                     .warning, .configUnreadable, route: route, topic: topic, brokers: brokers,
-                    message: (place.map { "\($0): " } ?? "") + "\(key)=\(text) is not a number",
+                    message: (place.map { "\($0): " } ?? "") + "\(key)=\(text) is not a 32-bit integer",
                     reason: "The checks that depend on \(key) were skipped."))
             return nil
         }

@@ -242,6 +242,8 @@ struct PipelineRuntime {
                 "A stopped source is still handing its last read to the producer; it finishes in the background",
                 metadata: ["source": "\(source.configuration.name)"])
         }
+        // Its gauges are the running source's now (a changed source runs again under its name).
+        for source in stopping { source.sink.retireGauges() }
         retiring += stopping
         configuration = new
         if let newProducer {
@@ -306,6 +308,10 @@ struct PipelineRuntime {
         for source in done {
             source.sink.saveCheckpoints(force: true)
             source.sink.exportMetrics()
+            // A removed source's gauges would otherwise show their last values until restart.
+            if !sources.contains(where: { $0.configuration.name == source.configuration.name }) {
+                source.sink.destroyGauges()
+            }
         }
         live.withLockedValue { state in
             for source in done {

@@ -54,8 +54,8 @@ final class SourceMetrics: Sendable {
     /// Brings the instruments up to `counters`; `checkpointAge` is how long the oldest
     /// acknowledged progress has waited to be stored (zero when the stored checkpoints are
     /// current, and for sources without checkpoints).
-    func export(_ counters: SourceCounters, checkpointAge age: Duration, backlog records: Int) {
-        backlog.record(records)
+    /// With `gauges` false only the counters move (a retiring sink's last counts).
+    func export(_ counters: SourceCounters, checkpointAge age: Duration, backlog records: Int, gauges: Bool = true) {
         let values = Self.counterValues(counters)
         let instruments = [linesRead, bytesRead, linesTruncated, recordsAcknowledged, recordsFailed, deletedBytesLost]
         exported.withLockedValue { exported in
@@ -65,9 +65,17 @@ final class SourceMetrics: Sendable {
                 exported[index] = value
             }
         }
+        guard gauges else { return }
+        backlog.record(records)
         filesOpen.record(counters.filesOpen.load(ordering: .relaxed))
         filesDeletedOpen.record(counters.filesDeletedOpen.load(ordering: .relaxed))
         checkpointAge.record(Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
+    }
+
+    /// Removes the source's gauges (the counters stay: their totals remain true).
+    func destroyGauges() {
+        for gauge in [backlog, filesOpen, filesDeletedOpen, checkpointAge] { gauge.destroy() }
+        exportFileLags([:])
     }
 
     /// Each followed file's lag: its size now minus the offset up to which Kafka acknowledged

@@ -1,3 +1,4 @@
+import Atomics
 import KafkaClient
 import Logging
 import NIOConcurrencyHelpers
@@ -117,7 +118,19 @@ public final class SourceSink: Sendable {
     }
 
     /// Carries the counters to the metrics instruments.
+    /// Stops this sink's gauges from being written: a restarted source's new sink owns them.
+    func retireGauges() {
+        gaugesRetired.store(true, ordering: .relaxed)
+    }
+
+    func destroyGauges() {
+        metrics.destroyGauges()
+    }
+
+    private let gaugesRetired = ManagedAtomic(false)
+
     func exportMetrics() {
+        let withGauges = !gaugesRetired.load(ordering: .relaxed)
         let (since, outstanding, checkpoints) = state.withLockedValue { state in
             (
                 state.unsavedSince, state.acknowledger.outstandingRecords,
@@ -125,8 +138,9 @@ public final class SourceSink: Sendable {
             )
         }
         metrics.export(
-            counters, checkpointAge: since.map { ContinuousClock.now - $0 } ?? .zero, backlog: outstanding)
-        if checkpointStore != nil { metrics.exportFileLags(Self.lags(checkpoints)) }
+            counters, checkpointAge: since.map { ContinuousClock.now - $0 } ?? .zero, backlog: outstanding,
+            gauges: withGauges)
+        if withGauges && checkpointStore != nil { metrics.exportFileLags(Self.lags(checkpoints)) }
     }
 
     /// Size minus acknowledged offset for each checkpoint whose path still names its file (a

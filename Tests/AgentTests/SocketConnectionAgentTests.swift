@@ -56,30 +56,41 @@ extension AgentBinaryTests {
                 close(descriptor)
             }
             #expect(await agent.waitForLog("Refusing connections"), "stderr: \(agent.stderr)")
-            // A place is free again once the kept ones have ended.
-            var later: CInt = -1
-            for _ in 0..<50 {
-                later = try SocketWriter.openStream(socket)
-                try SocketWriter.send(later, "later\n")
-                if !SocketWriter.isClosedByPeer(later, timeout: .milliseconds(200)) { break }
-                close(later)
-                later = -1
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(later >= 0, "stderr: \(agent.stderr)")
-            if later >= 0 { close(later) }
-
-            var expected = Set((0..<3).map { "kept \($0) first" } + ["later"])
+            var expected = Set((0..<3).map { "kept \($0) first" })
             for index in 0..<3 { for line in 0..<50 { expected.insert("kept \(index) line \(line)") } }
-            let records = try await consumeUntil(cluster, topic: "lines", count: expected.count)
-            let values = records.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+            // Delivered means handed to the producer, which is after their connections ended and
+            // freed their places.
+            var values = try await consumeUntil(cluster, topic: "lines", count: expected.count).map {
+                String(decoding: $0.value ?? [], as: UTF8.self)
+            }
+            #expect(Set(values) == expected)
+            #expect(values.count == expected.count)
+
+            // A place is free again once the kept ones have ended.
+            let later = try SocketWriter.openStream(socket)
+            try SocketWriter.send(later, "later\n")
+            #expect(!SocketWriter.isClosedByPeer(later, timeout: .milliseconds(300)), "stderr: \(agent.stderr)")
+            close(later)
+            expected.insert("later")
+            values = try await consumeUntil(cluster, topic: "lines", count: expected.count).map {
+                String(decoding: $0.value ?? [], as: UTF8.self)
+            }
             #expect(Set(values) == expected)
             #expect(values.count == expected.count)
             #expect(await agent.waitForLog("Refused connections while max_connections were open"))
+            #expect(agent.stderr.contains("refused=2"), "\(agent.stderr)")
             // One warning for the burst, not one per refused connection.
             #expect(agent.stderr.components(separatedBy: "Refusing connections").count - 1 == 1, "\(agent.stderr)")
+            // A burst still going at the stop is counted then.
+            let filler = try (0..<3).map { _ in try SocketWriter.openStream(socket) }
+            try await Task.sleep(for: .milliseconds(300))
+            let refusedAtStop = try SocketWriter.openStream(socket)
+            #expect(SocketWriter.isClosedByPeer(refusedAtStop, timeout: .seconds(5)))
+            close(refusedAtStop)
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr)")
+            for descriptor in filler { close(descriptor) }
+            #expect(agent.stderr.contains("refused=1"), "\(agent.stderr)")
         }
 
         /// `{{ peer_pid }}`, `{{ peer_uid }}` and `{{ peer_gid }}` are the connecting process's:

@@ -150,6 +150,12 @@ struct UnixSocketSource: RecordSource {
                 }
             }
         }
+        // A burst still going at the stop was never counted by a connection kept after it.
+        if let refused = open.refusedInBurst {
+            logger.warning(
+                "Refused connections while max_connections were open",
+                metadata: ["path": "\(path)", "max_connections": "\(maxConnections)", "refused": "\(refused)"])
+        }
     }
 
     // MARK: Datagram
@@ -333,6 +339,11 @@ final class OpenChannels: Sendable {
 
     func touch(_ channel: any Channel) {
         state.withLockedValue { $0.entries[ObjectIdentifier(channel)]?.lastRead = .now }
+    }
+
+    /// How many connections were refused since the last one kept; nil when none were.
+    var refusedInBurst: Int? {
+        state.withLockedValue { $0.limit.refusedInBurst > 0 ? $0.limit.refusedInBurst : nil }
     }
 
     /// Ends a kept channel's stay; its place under `max_connections` is free again.

@@ -263,6 +263,29 @@ enum SocketWriter {
         }
     }
 
+    /// A stream connection left open for the caller to write to and close.
+    static func openStream(_ path: String) throws -> CInt {
+        try connect(path, type: Int32(SOCK_STREAM.rawValue))
+    }
+
+    static func send(_ descriptor: CInt, _ text: String) throws {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let count = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { throw POSIXError(.EPIPE) }
+            bytes = bytes.dropFirst(count)
+        }
+    }
+
+    /// Whether the other end closed the connection (end of stream or a reset) within `timeout`.
+    static func isClosedByPeer(_ descriptor: CInt, timeout: Duration) -> Bool {
+        var pollDescriptor = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(timeout / .milliseconds(1))
+        guard poll(&pollDescriptor, 1, milliseconds) > 0 else { return false }
+        var byte: UInt8 = 0
+        return recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT)) <= 0
+    }
+
     private static func connect(_ path: String, type: Int32) throws -> CInt {
         let descriptor = socket(AF_UNIX, type, 0)
         var address = makeAddress(path)

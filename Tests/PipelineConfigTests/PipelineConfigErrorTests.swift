@@ -102,7 +102,7 @@ struct PipelineConfigErrorTests {
             text: Minimal.kafka + "\n" + Minimal.sources
                 + "\nroutes:\n  - from: [console]\n    topic: 'logs-{{ sorce }}'\n",
             expected: [
-                "pipeline.yaml:8:12: routes[0].topic: unknown field \"sorce\" in \"logs-{{ sorce }}\"; a template can use source, host, path, offset, timestamp, message, json.<field> (did you mean \"source\"?)"
+                "pipeline.yaml:8:12: routes[0].topic: unknown field \"sorce\" in \"logs-{{ sorce }}\"; a template can use source, host, path, offset, timestamp, message, peer_pid, peer_uid, peer_gid, json.<field> (did you mean \"source\"?)"
             ]),
         Case(
             name: "unknown producer setting, suggested",

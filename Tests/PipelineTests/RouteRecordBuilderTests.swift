@@ -124,3 +124,34 @@ struct RouteRecordBuilderTests {
         #expect(Set(object.keys) == ["message", "source", "host", "path", "offset", "timestamp"])
     }
 }
+
+extension RouteRecordBuilderTests {
+    /// The writer's credentials are the same for a whole read, so headers that use them still
+    /// go as one block; records without a peer lose such a header rather than get a wrong one.
+    @Test func peerFieldsInHeadersAndKeys() throws {
+        let configuration = try Self.configuration(
+            "  - from: [app]\n    topic: t\n    headers: { who: '{{ peer_uid }}/{{ peer_gid }}', pid: '{{ peer_pid }}' }\n"
+        )
+        let builder = try RouteRecordBuilder(configuration.routes[0], sourceKey: nil)
+        var framer = LineFramer(settings: FramingSettings())
+        let framed = framer.feed(ByteBuffer(string: "a\nb\n"))
+        var tally = RouteRecordBuilder.Tally()
+        let context = LineContext(
+            source: "app", host: "web01", path: "/run/app.sock", timestamp: 0, timestampText: "",
+            peer: PeerCredentials(pid: 4242, uid: 1000, gid: 100), lines: framed, line: framed.lines[0])
+        let block = try #require(builder.block(context, lines: framed.lines, tally: &tally))
+        #expect(block.records.count == 2)
+        #expect(block.headers.map(\.key) == ["who", "pid"])
+        #expect(block.headers.map { Self.text($0.value) } == ["1000/100", "4242"])
+
+        let keyed = try RouteRecordBuilder(
+            Self.configuration("  - from: [app]\n    topic: t\n    key: { template: '{{ peer_pid }}' }\n").routes[0],
+            sourceKey: nil)
+        #expect(Self.text(keyed.record(context, tally: &tally).key) == "4242")
+        let anonymous = LineContext(
+            source: "app", host: "web01", path: "/run/app.sock", timestamp: 0, timestampText: "", lines: framed,
+            line: framed.lines[0])
+        #expect(builder.record(anonymous, tally: &tally).headers.isEmpty)
+        #expect(Self.text(keyed.record(anonymous, tally: &tally).key) == nil)
+    }
+}

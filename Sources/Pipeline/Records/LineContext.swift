@@ -17,18 +17,21 @@ public struct LineContext {
     let timestamp: Int64
     /// `timestamp` as RFC 3339, formatted once per batch.
     let timestampText: String
+    /// The writer of the connection the lines came from; nil for every other source.
+    let peer: PeerCredentials?
     let lines: FramedLines
     public var line: FramedLines.Line
 
     public init(
-        source: String, host: String, path: String?, timestamp: Int64, timestampText: String, lines: FramedLines,
-        line: FramedLines.Line
+        source: String, host: String, path: String?, timestamp: Int64, timestampText: String,
+        peer: PeerCredentials? = nil, lines: FramedLines, line: FramedLines.Line
     ) {
         self.source = source
         self.host = host
         self.path = path
         self.timestamp = timestamp
         self.timestampText = timestampText
+        self.peer = peer
         self.lines = lines
         self.line = line
     }
@@ -43,6 +46,9 @@ public struct LineContext {
         case .timestamp: timestampText
         case .message: lines.string(line)
         case .json(let path): lines.withBytes(of: line) { JSONFieldScanner.value(at: path, in: $0) }
+        case .peerPID: peer?.pidText
+        case .peerUID: peer?.uidText
+        case .peerGID: peer?.gidText
         }
     }
 

@@ -23,7 +23,8 @@ struct RouteRecordBuilder: Sendable {
         } else {
             fixedTopic = nil
         }
-        let perReadFields: Set<RecordField> = [.source, .host, .path, .timestamp]
+        // A read comes from one connection, so its peer is the same for all of its lines.
+        let perReadFields: Set<RecordField> = [.source, .host, .path, .timestamp, .peerPID, .peerUID, .peerGID]
         isBlockShaped =
             fixedTopic != nil && configuration.format == .raw && key.isConstant
             && configuration.headers.allSatisfy { $0.value.fields.allSatisfy(perReadFields.contains) }

@@ -206,7 +206,8 @@ public final class SourceSink: Sendable {
     }
 
     /// Filters, routes and enqueues one read's records; returns once the producer holds them.
-    public func accept(_ lines: FramedLines, position: SourcePosition) async {
+    /// `peer` is the writer of the stream connection the read came from.
+    public func accept(_ lines: FramedLines, position: SourcePosition, peer: PeerCredentials? = nil) async {
         await gate.enter()
         defer { gate.leave() }
         let wiring = state.withLockedValue { $0.wiring }
@@ -221,7 +222,8 @@ public final class SourceSink: Sendable {
         if !lines.isEmpty {
             var context = LineContext(
                 source: name, host: host, path: position.path, timestamp: timestamp,
-                timestampText: LineContext.rfc3339(milliseconds: timestamp), lines: lines, line: lines.lines[0])
+                timestampText: LineContext.rfc3339(milliseconds: timestamp), peer: peer, lines: lines,
+                line: lines.lines[0])
             var kept = lines.lines
             if !wiring.filter.isEmpty {
                 kept.removeAll { !wiring.filter.keeps(lines.string($0)) }

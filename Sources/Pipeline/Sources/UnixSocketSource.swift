@@ -46,13 +46,23 @@ struct UnixSocketSource: RecordSource {
     private func runStream(
         sink: SourceSink, stop: StopSignal, started: Completion, created: String?, ownSocket: SocketFile
     ) async throws {
-        let initializer: @Sendable (Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, Never>> = { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
+        let initializer: @Sendable (Channel) -> EventLoopFuture<StreamConnection> = { channel in
+            // The credentials are the connecting process's, fixed at connect(2): read once here,
+            // they serve every record of the connection.
+            let credentials: EventLoopFuture<PeerCredentials.Raw?> =
+                (channel as? any SocketOptionProvider).map { provider in
+                    provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SO_PEERCRED)
+                        .map { Optional($0) }
+                        .recover { _ in nil }
+                } ?? channel.eventLoop.makeSucceededFuture(nil)
+            return credentials.flatMapThrowing { credentials in
+                StreamConnection(
+                    channel: try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel),
+                    peer: credentials.map { PeerCredentials(raw: $0) })
             }
         }
         let bootstrap = ServerBootstrap(group: group).serverChannelOption(.backlog, value: 128)
-        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>
+        let server: NIOAsyncChannel<StreamConnection, Never>
         if let descriptor = activatedDescriptor {
             server = try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
         } else {
@@ -74,17 +84,40 @@ struct UnixSocketSource: RecordSource {
         let path = self.path
         // Open connections, closed together at a stop; each leaves the set when it ends, so a
         // long-running agent does not accumulate one entry per connection it ever had.
-        let open = OpenChannels()
+        let open = OpenChannels(maxConnections: settings.maxConnections)
+        let logger = self.logger
+        let maxConnections = settings.maxConnections
         // At a stop, connections are read until they go quiet (what their writers sent before
         // the stop is taken), then closed.
         stop.onStop { Task { await open.closeWhenIdle(idle: .milliseconds(200), atMost: .seconds(1)) } }
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
-                for try await connection in connections {
+                for try await accepted in connections {
+                    let connection = accepted.channel
+                    let peer = accepted.peer
                     let channel = connection.channel
-                    guard open.insert(channel) else {
+                    switch open.insert(channel) {
+                    case .closing:
                         channel.close(promise: nil)
                         continue
+                    case .refused(let startsBurst):
+                        // Closed before anything is read: the writer sees its connection end.
+                        channel.close(promise: nil)
+                        if startsBurst {
+                            logger.warning(
+                                "Refusing connections: max_connections are open",
+                                metadata: ["path": "\(path)", "max_connections": "\(maxConnections)"])
+                        }
+                        continue
+                    case .kept(let endedBurst):
+                        if let endedBurst {
+                            logger.warning(
+                                "Refused connections while max_connections were open",
+                                metadata: [
+                                    "path": "\(path)", "max_connections": "\(maxConnections)",
+                                    "refused": "\(endedBurst)",
+                                ])
+                        }
                     }
                     group.addTask {
                         defer { open.remove(channel) }
@@ -97,7 +130,8 @@ struct UnixSocketSource: RecordSource {
                                         by: chunk.readableBytes, ordering: .relaxed)
                                     let lines = framer.feed(chunk)
                                     await sink.accept(
-                                        lines, position: SourcePosition(path: path, offset: lines.endOffset))
+                                        lines, position: SourcePosition(path: path, offset: lines.endOffset),
+                                        peer: peer)
                                 }
                             }
                         } catch {
@@ -109,11 +143,18 @@ struct UnixSocketSource: RecordSource {
                         } else {
                             // The writer closed it: its last line ends there.
                             let rest = framer.finish()
-                            await sink.accept(rest, position: SourcePosition(path: path, offset: rest.endOffset))
+                            await sink.accept(
+                                rest, position: SourcePosition(path: path, offset: rest.endOffset), peer: peer)
                         }
                     }
                 }
             }
+        }
+        // A burst still going at the stop was never counted by a connection kept after it.
+        if let refused = open.refusedInBurst {
+            logger.warning(
+                "Refused connections while max_connections were open",
+                metadata: ["path": "\(path)", "max_connections": "\(maxConnections)", "refused": "\(refused)"])
         }
     }
 
@@ -249,6 +290,12 @@ struct UnixSocketSource: RecordSource {
     }
 }
 
+/// An accepted stream connection and who opened it.
+struct StreamConnection: Sendable {
+    let channel: NIOAsyncChannel<ByteBuffer, Never>
+    let peer: PeerCredentials?
+}
+
 /// The channels of a stream source's open connections, with when each last delivered data.
 final class OpenChannels: Sendable {
     private struct Entry {
@@ -256,14 +303,37 @@ final class OpenChannels: Sendable {
         var lastRead: ContinuousClock.Instant
     }
 
-    private let state = NIOLockedValueBox<(closed: Bool, entries: [ObjectIdentifier: Entry])>((false, [:]))
+    private struct State {
+        var closed = false
+        var entries: [ObjectIdentifier: Entry] = [:]
+        var limit: ConnectionLimit
+    }
 
-    /// Adds a channel; false when the set is closing (the channel should be closed).
-    func insert(_ channel: any Channel) -> Bool {
+    enum Insertion: Equatable {
+        case kept(endedBurst: Int?)
+        /// Over `max_connections`; `startsBurst` for the first of a run of refusals.
+        case refused(startsBurst: Bool)
+        /// The set is closing for a stop.
+        case closing
+    }
+
+    private let state: NIOLockedValueBox<State>
+
+    init(maxConnections: Int = .max) {
+        state = NIOLockedValueBox(State(limit: ConnectionLimit(maximum: maxConnections)))
+    }
+
+    /// Adds a channel unless the set is closing or full; the caller closes a channel not kept.
+    func insert(_ channel: any Channel) -> Insertion {
         state.withLockedValue { state in
-            guard !state.closed else { return false }
-            state.entries[ObjectIdentifier(channel)] = Entry(channel: channel, lastRead: .now)
-            return true
+            guard !state.closed else { return .closing }
+            switch state.limit.accepted() {
+            case .refuse(let startsBurst):
+                return .refused(startsBurst: startsBurst)
+            case .keep(let endedBurst):
+                state.entries[ObjectIdentifier(channel)] = Entry(channel: channel, lastRead: .now)
+                return .kept(endedBurst: endedBurst)
+            }
         }
     }
 
@@ -271,8 +341,17 @@ final class OpenChannels: Sendable {
         state.withLockedValue { $0.entries[ObjectIdentifier(channel)]?.lastRead = .now }
     }
 
+    /// How many connections were refused since the last one kept; nil when none were.
+    var refusedInBurst: Int? {
+        state.withLockedValue { $0.limit.refusedInBurst > 0 ? $0.limit.refusedInBurst : nil }
+    }
+
+    /// Ends a kept channel's stay; its place under `max_connections` is free again.
     func remove(_ channel: any Channel) {
-        _ = state.withLockedValue { $0.entries.removeValue(forKey: ObjectIdentifier(channel)) }
+        state.withLockedValue { state in
+            state.entries.removeValue(forKey: ObjectIdentifier(channel))
+            state.limit.closed()
+        }
     }
 
     /// Closes each channel once nothing came on it for `idle`, and every one after `atMost`.

@@ -15,9 +15,18 @@ public enum RecordField: Sendable, Hashable, CustomStringConvertible {
     case message
     /// A field of the line parsed as a JSON object, by path (`json.user.id` is `["user", "id"]`).
     case json([String])
+    /// The process ID the kernel recorded (SO_PEERCRED) for the writer of a stream UNIX socket
+    /// connection, when it connected.
+    case peerPID
+    /// The user ID of a stream UNIX socket connection's writer (SO_PEERCRED).
+    case peerUID
+    /// The group ID of a stream UNIX socket connection's writer (SO_PEERCRED).
+    case peerGID
 
     /// The names a template may use, for error messages.
-    static let metadataNames = ["source", "host", "path", "offset", "timestamp", "message", "json.<field>"]
+    static let metadataNames = [
+        "source", "host", "path", "offset", "timestamp", "message", "peer_pid", "peer_uid", "peer_gid", "json.<field>",
+    ]
 
     /// Reads `source`, `json.user.id`, …; nil for an unknown name.
     init?(name: String) {
@@ -28,6 +37,9 @@ public enum RecordField: Sendable, Hashable, CustomStringConvertible {
         case "offset": self = .offset
         case "timestamp": self = .timestamp
         case "message": self = .message
+        case "peer_pid": self = .peerPID
+        case "peer_uid": self = .peerUID
+        case "peer_gid": self = .peerGID
         default:
             guard name.hasPrefix("json.") else { return nil }
             let parts = name.dropFirst(5).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
@@ -37,20 +49,30 @@ public enum RecordField: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether every record of every source has this field. A `path` is missing on stdin, a JSON
-    /// field on any line that lacks it.
+    /// field on any line that lacks it. The peer fields are refused for sources that lack them,
+    /// so every record that reaches a template using them has them.
     public var isAlwaysPresent: Bool {
         switch self {
-        case .source, .host, .offset, .timestamp, .message: true
+        case .source, .host, .offset, .timestamp, .message, .peerPID, .peerUID, .peerGID: true
         case .path, .json: false
         }
     }
 
+    /// Whether only records of `socket_type: stream` UNIX socket sources have the field.
+    public var isPeerCredential: Bool {
+        switch self {
+        case .peerPID, .peerUID, .peerGID: true
+        default: false
+        }
+    }
+
     /// Whether the field's values can be part of a topic name: a path has `/`, a timestamp `:`,
-    /// an offset changes with every record, a message is anything.
+    /// an offset changes with every record, a message is anything, and a topic per writer
+    /// process would grow without bound.
     public var fitsTopicNames: Bool {
         switch self {
         case .source, .host, .json: true
-        case .path, .offset, .timestamp, .message: false
+        case .path, .offset, .timestamp, .message, .peerPID, .peerUID, .peerGID: false
         }
     }
 
@@ -63,6 +85,9 @@ public enum RecordField: Sendable, Hashable, CustomStringConvertible {
         case .timestamp: "timestamp"
         case .message: "message"
         case .json(let path): "json." + path.joined(separator: ".")
+        case .peerPID: "peer_pid"
+        case .peerUID: "peer_uid"
+        case .peerGID: "peer_gid"
         }
     }
 }

@@ -22,6 +22,10 @@ public struct UnixSocketSourceSettings: Sendable, Hashable {
     public var owner: String?
     /// `group`: the socket file's group, a group name or number. Default: the agent's group.
     public var group: String?
+    /// `max_connections`: how many stream connections may be open at once; one more is closed
+    /// as soon as it is accepted, so a flood of writers cannot exhaust the agent's descriptors.
+    /// Stream sockets only. Default: 64.
+    public var maxConnections = 64
 
     public init(path: String?) {
         self.path = path

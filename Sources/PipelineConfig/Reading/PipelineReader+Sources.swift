@@ -11,7 +11,9 @@ extension PipelineReader {
         "include", "exclude", "start_at", "poll_interval", "glob_interval", "rotate_wait", "deleted_hold_limit",
         "partial_line_timeout", "max_open_files", "multiline", "inotify",
     ]
-    static let socketSourceKeys = ["path", "systemd_socket", "socket_type", "mode", "owner", "group"]
+    static let socketSourceKeys = [
+        "path", "systemd_socket", "socket_type", "mode", "owner", "group", "max_connections",
+    ]
 
     func readSources(_ value: ConfigValue) -> [ReadSource]? {
         guard let entries = value.entries() else { return nil }
@@ -67,8 +69,29 @@ extension PipelineReader {
         source.includeLines = mapping["include_lines"].flatMap(readRegexList) ?? []
         source.excludeLines = mapping["exclude_lines"].flatMap(readRegexList) ?? []
         source.key = mapping["key"].flatMap(readKey)
+        if case .template(let template) = source.key?.method, let keyValue = mapping["key"],
+            let problem = Self.peerFieldProblem(template.fields, sourceKind: kind)
+        {
+            keyValue.fail(.contradiction, problem)
+        }
         guard kind != nil else { return nil }
         return ReadSource(configuration: source, value: value)
+    }
+
+    /// Why `fields` cannot be used with a source of `sourceKind`, if they cannot: the peer
+    /// fields exist only where the kernel can tell who connected.
+    static func peerFieldProblem(_ fields: [RecordField], sourceKind: SourceConfiguration.Kind?) -> String? {
+        let peer = fields.filter(\.isPeerCredential)
+        guard let first = peer.first else { return nil }
+        if case .unixSocket(let settings) = sourceKind, settings.socketType == .stream { return nil }
+        let kind: String
+        switch sourceKind {
+        case .file: kind = "a file source"
+        case .stdin: kind = "a stdin source"
+        case .unixSocket: kind = "a datagram socket"
+        case nil: return nil
+        }
+        return "{{ \(first) }} is known only for unix_socket sources with socket_type: stream; \(kind) has no peer"
     }
 
     private func readFileSource(_ mapping: ConfigMapping) -> FileSourceSettings? {
@@ -143,6 +166,13 @@ extension PipelineReader {
         }
         settings.owner = mapping["owner"]?.nonEmptyString()
         settings.group = mapping["group"]?.nonEmptyString()
+        if let value = mapping["max_connections"], let limit = value.int(in: 1...1_000_000) {
+            if settings.socketType == .stream {
+                settings.maxConnections = limit
+            } else {
+                value.fail(.contradiction, "max_connections applies only to socket_type: stream")
+            }
+        }
         return settings
     }
 

@@ -61,9 +61,33 @@ extension PipelineReader {
             source.value.fail(
                 .contradiction, "source \"\(source.configuration.name)\" feeds no route (name it in a route's from)")
         }
+        checkPeerFields(routes.items, sources: sources.items)
         checkSourceConflicts(sources.items)
         let topics = checkTopicSettings(routes.items)
         checkProducer(configuration, kafka: kafka, topics: topics, sources: sources.items)
+    }
+
+    /// A route's key and headers may use the peer fields only when every source it takes
+    /// records from has them.
+    private func checkPeerFields(_ routes: [ReadRoute], sources: [ReadSource]) {
+        let kinds = Dictionary(sources.map { ($0.configuration.name, $0.configuration.kind) }) { first, _ in first }
+        for route in routes {
+            var uses: [(place: ConfigValue, fields: [RecordField])] = []
+            if case .template(let template) = route.configuration.key?.method, let place = route.mapping["key"] {
+                uses.append((place, template.fields))
+            }
+            if let headersValue = route.mapping["headers"], !route.configuration.headers.isEmpty {
+                uses.append((headersValue, route.configuration.headers.flatMap(\.value.fields)))
+            }
+            for use in uses where use.fields.contains(where: \.isPeerCredential) {
+                for source in route.configuration.from {
+                    guard let kind = kinds[source], let problem = Self.peerFieldProblem(use.fields, sourceKind: kind)
+                    else { continue }
+                    use.place.fail(.contradiction, "route takes records from \(source): " + problem)
+                    break
+                }
+            }
+        }
     }
 
     private func checkSourceConflicts(_ sources: [ReadSource]) {

@@ -3,6 +3,7 @@ import KafkaClient
 import KafkaWire
 import Logging
 import NIOCore
+import Pipeline
 
 #if canImport(Glibc)
     import Glibc
@@ -187,9 +188,9 @@ struct ProduceCommand: AsyncParsableCommand {
             for index in report.recordIDs.indices {
                 let metadata = report.metadata(at: index)
                 output +=
-                    "{\"id\":\(report.recordIDs[index]),\"topic\":\(jsonString(metadata.topic)),\"partition\":\(metadata.partition),\"offset\":\(metadata.offset),\"timestamp\":\(metadata.timestamp)"
+                    "{\"id\":\(report.recordIDs[index]),\"topic\":\(JSONWriter.quoted(metadata.topic)),\"partition\":\(metadata.partition),\"offset\":\(metadata.offset),\"timestamp\":\(metadata.timestamp)"
                 if let error = report.error {
-                    output += ",\"error\":\(jsonString(error.description))"
+                    output += ",\"error\":\(JSONWriter.quoted(error.description))"
                 }
                 output += "}\n"
             }
@@ -214,24 +215,6 @@ struct ProduceCommand: AsyncParsableCommand {
                 offset += n
             }
         }
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     static func unescape(_ text: String, option: String) throws -> [UInt8] {

@@ -22,7 +22,7 @@ enum DoctorJSON: Hashable, Sendable {
         case .null: return "null"
         case .bool(let value): return value ? "true" : "false"
         case .integer(let value): return String(value)
-        case .string(let value): return Self.quoted(value)
+        case .string(let value): return JSONWriter.quoted(value)
         case .array(let values):
             guard !values.isEmpty else { return "[]" }
             return "[\n" + values.map { inner + $0.rendered(indent: indent + 1) }.joined(separator: ",\n")
@@ -30,26 +30,8 @@ enum DoctorJSON: Hashable, Sendable {
         case .object(let members):
             guard !members.isEmpty else { return "{}" }
             return "{\n"
-                + members.map { inner + Self.quoted($0.0) + ": " + $0.1.rendered(indent: indent + 1) }
+                + members.map { inner + JSONWriter.quoted($0.0) + ": " + $0.1.rendered(indent: indent + 1) }
                 .joined(separator: ",\n") + "\n" + closing + "}"
         }
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

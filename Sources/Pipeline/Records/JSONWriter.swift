@@ -1,7 +1,8 @@
 import NIOCore
 
-/// Writes JSON text straight into a `ByteBuffer`: the envelope of `format: json`.
-enum JSONWriter {
+/// Writes JSON text straight into a `ByteBuffer`: the envelope of `format: json`, and the
+/// strings of every JSON the agent prints (`/health`, `doctor --json`, `produce --report`).
+public enum JSONWriter {
     /// Writes `bytes` as a JSON string, escaping what JSON requires; invalid UTF-8 is replaced
     /// so the output is always valid JSON.
     static func writeString(_ bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
@@ -28,5 +29,12 @@ enum JSONWriter {
     static func writeString(_ text: String, into buffer: inout ByteBuffer) {
         var text = text
         text.withUTF8 { writeString(UnsafeRawBufferPointer($0), into: &buffer) }
+    }
+
+    /// `text` as a JSON string literal.
+    public static func quoted(_ text: String) -> String {
+        var buffer = ByteBuffer()
+        writeString(text, into: &buffer)
+        return String(buffer: buffer)
     }
 }

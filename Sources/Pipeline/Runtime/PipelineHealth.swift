@@ -1,5 +1,3 @@
-import NIOCore
-
 /// What `/health` answers: whether the agent delivers, and if not, why.
 public struct PipelineHealth: Sendable, Equatable {
     public enum State: String, Sendable {
@@ -34,19 +32,13 @@ public struct PipelineHealth: Sendable, Equatable {
     /// The body of `/health`.
     public var json: String {
         var fields = [
-            "\"status\":\"\(state.rawValue)\"", "\"healthy\":\(isHealthy)", "\"reason\":\(Self.quoted(reason))",
+            "\"status\":\"\(state.rawValue)\"", "\"healthy\":\(isHealthy)", "\"reason\":\(JSONWriter.quoted(reason))",
             "\"backlog\":\(backlog)", "\"records_acknowledged\":\(recordsAcknowledged)",
             "\"seconds_since_progress\":\((secondsSinceProgress * 10).rounded() / 10)",
             "\"connections_open\":\(connectionsOpen)",
         ]
-        if let connectionError { fields.append("\"connection_error\":\(Self.quoted(connectionError))") }
+        if let connectionError { fields.append("\"connection_error\":\(JSONWriter.quoted(connectionError))") }
         return "{" + fields.joined(separator: ",") + "}"
-    }
-
-    static func quoted(_ text: String) -> String {
-        var buffer = ByteBuffer()
-        JSONWriter.writeString(text, into: &buffer)
-        return String(buffer: buffer)
     }
 }
 

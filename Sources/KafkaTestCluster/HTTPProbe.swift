@@ -17,8 +17,8 @@ public enum HTTPProbe {
         public var description: String
     }
 
-    /// `address` is `host:port` (IPv4) or `unix:/path`, as the agent logs it.
-    public static func get(_ address: String, path: String, timeoutSeconds: Int = 10) throws -> Response {
+    /// A connected socket to `address`: `host:port` (IPv4) or `unix:/path`, as the agent logs it.
+    public static func connect(_ address: String) throws -> CInt {
         let fd: CInt
         if address.hasPrefix("unix:") {
             fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -39,6 +39,12 @@ public enum HTTPProbe {
             inet_pton(AF_INET, String(address[..<colon]), &remote.sin_addr)
             try connectOrThrow(fd, &remote, MemoryLayout<sockaddr_in>.size, address)
         }
+        return fd
+    }
+
+    /// A GET of `path` on `address` (see `connect`).
+    public static func get(_ address: String, path: String, timeoutSeconds: Int = 10) throws -> Response {
+        let fd = try connect(address)
         defer { close(fd) }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -61,7 +67,7 @@ public enum HTTPProbe {
         _ fd: CInt, _ address: inout Address, _ size: Int, _ name: String
     ) throws {
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(size)) }
         }
         guard result == 0 else {
             let code = errno

@@ -22,7 +22,6 @@ public final class MetricsServer: Service, Sendable {
     private let connections: OpenConnections
     /// The address listened on (port 0 resolved): `host:port` or `unix:/path`.
     public let boundAddress: String
-    private let logger: Logger
 
     /// How long a connection may stay silent: a scrape takes milliseconds, so a client silent
     /// this long is gone or hostile.
@@ -32,13 +31,12 @@ public final class MetricsServer: Service, Sendable {
     public static let defaultMaxConnections = 32
 
     private init(
-        address: Address, channel: any Channel, connections: OpenConnections, boundAddress: String, logger: Logger
+        address: Address, channel: any Channel, connections: OpenConnections, boundAddress: String
     ) {
         self.address = address
         self.channel = channel
         self.connections = connections
         self.boundAddress = boundAddress
-        self.logger = logger
     }
 
     /// Listens, before anything else starts: an address that cannot be had stops the agent
@@ -89,16 +87,12 @@ public final class MetricsServer: Service, Sendable {
         } catch {
             throw MetricsServerError(address: "\(address)", reason: "\(error)")
         }
-        let bound: String
-        switch address {
-        case .tcp(let host, _):
-            let port = channel.localAddress?.port ?? 0
-            bound = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        case .unix(let path): bound = "unix:\(path)"
-        }
+        var resolved = address
+        if case .tcp(let host, _) = address { resolved = .tcp(host: host, port: channel.localAddress?.port ?? 0) }
+        let bound = resolved.description
         logger.info("Serving /metrics and /health", metadata: ["listen": "\(bound)"])
         return MetricsServer(
-            address: address, channel: channel, connections: connections, boundAddress: bound, logger: logger)
+            address: address, channel: channel, connections: connections, boundAddress: bound)
     }
 
     /// Serves until graceful shutdown, then closes the listener and every open connection.

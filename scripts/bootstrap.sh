@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 # systemd: systemd-socket-activate and systemd-analyze (the unit tests); dpkg-dev: dpkg-shlibdeps,
 # which computes the .deb's Depends (make deb).
-DEBIAN_PACKAGES=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libyaml-dev libsystemd-dev systemd dpkg-dev pkg-config python3-venv)
+# openssl: the test certificates (scripts/make_test_certs.sh).
+DEBIAN_PACKAGES=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libyaml-dev libsystemd-dev systemd dpkg-dev pkg-config python3-venv openssl)
 PYTHON_REQUIREMENTS=scripts/requirements-test.txt
 VENV=.venv
 

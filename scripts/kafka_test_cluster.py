@@ -85,6 +85,7 @@ def load_librdkafka():
     declare("rd_kafka_mock_broker_set_down", c_int, [c_void_p, i32])
     declare("rd_kafka_mock_broker_set_up", c_int, [c_void_p, i32])
     declare("rd_kafka_mock_broker_set_rtt", c_int, [c_void_p, i32, c_int])
+    declare("rd_kafka_mock_broker_set_host_port", c_int, [c_void_p, i32, c_char_p, c_int])
     declare("rd_kafka_mock_push_request_errors_array", None,
             [c_void_p, i16, c_size_t, ctypes.POINTER(c_int)])
     # Variadic: only the fixed part is declared; the (err, rtt_ms) pairs follow as ints.
@@ -492,6 +493,14 @@ class Server:
                            f"set_rtt broker {broker}")
         return {}
 
+    def set_advertised_address(self, c):
+        """Moves the host:port a broker advertises in Metadata (not where it listens), so that
+        clients reach it through a front (TLS, SASL); the verifiers need it moved back."""
+        broker, host, port = field(c, "broker"), field(c, "host", str), field(c, "port")
+        self.cluster.check(self.lib.rd_kafka_mock_broker_set_host_port(self.mc, broker, host.encode(), port),
+                           f"set_advertised_address broker {broker}")
+        return {}
+
     def set_leader(self, c):
         topic, partition, broker = field(c, "topic", str), field(c, "partition"), field(c, "broker")
         self.cluster.check(self.lib.rd_kafka_mock_partition_set_leader(
@@ -583,7 +592,7 @@ class Server:
 
     COMMANDS = (
         "create_topic", "broker_down", "broker_up", "push_request_errors", "push_broker_request_errors",
-        "clear_request_errors", "set_rtt", "set_leader", "set_api_version", "start_request_tracking",
+        "clear_request_errors", "set_rtt", "set_advertised_address", "set_leader", "set_api_version", "start_request_tracking",
         "stop_request_tracking", "requests", "clear_requests", "watermarks", "leaders", "consume",
         "batches", "produce",
     )

@@ -64,3 +64,12 @@ extension KafkaTestCluster {
         _ = try await send("set_api_version", ["api_key": Int(apiKey), "min": Int(min), "max": Int(max)])
     }
 }
+
+extension KafkaTestCluster {
+    /// Moves the host and port `broker` advertises in Metadata; where it listens stays. Clients
+    /// then reach it through a `SecurityFront`. The cluster's verifiers (`consume`, watermarks)
+    /// follow the advertised address too, so move it back before verifying.
+    public func setAdvertisedAddress(broker: Int32, host: String, port: Int) async throws {
+        _ = try await send("set_advertised_address", ["broker": Int(broker), "host": host, "port": port])
+    }
+}

@@ -22,7 +22,7 @@ struct ProduceCommand: AsyncParsableCommand {
             status is 1 when any record failed. Producer settings take the Java producer's names: \
             -X linger.ms=20 -X compression.type=lz4 -X acks=1. Every setting keeps the Java \
             producer's default except buffer.memory, 8388608 (8 MiB) here: standard input is a \
-            pipe, so a full buffer stops the writer instead of growing the process.
+            pipe, so a full buffer stops the writer instead of growing the process. Secrets             (sasl.password, sasl.jaas.config, ssl.key.password) belong in a --producer.config file             rather than on the command line, where other users can read them.
             """)
 
     @Option(
@@ -50,6 +50,11 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(name: .customShort("X"), help: "A producer setting name=value, Java names (repeatable).")
     var settings: [String] = []
 
+    @Option(
+        name: .customLong("producer.config"),
+        help: "A Java properties file of producer settings (name=value lines); -X settings override it.")
+    var producerConfig: String?
+
     @Flag(name: .long, help: "Print one JSON delivery report per record on standard output.")
     var report = false
 
@@ -75,7 +80,12 @@ struct ProduceCommand: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
 
-        let producer = try KafkaProducer(configuration: configuration)
+        let producer: KafkaProducer
+        do {
+            producer = try KafkaProducer(configuration: configuration)
+        } catch let error as KafkaProducerError {
+            throw ValidationError(error.message)
+        }
         // Records are named by their input position: the id of a report is the line it came from.
         let reports = producer.makeDeliveryReports()
         let reporter = Task {
@@ -155,9 +165,12 @@ struct ProduceCommand: AsyncParsableCommand {
 
     private func makeConfiguration() throws -> KafkaProducerConfiguration {
         var properties = Self.defaults
+        if let producerConfig {
+            properties.merge(try Self.readProperties(producerConfig)) { $1 }
+        }
         for setting in settings {
             guard let equals = setting.firstIndex(of: "=") else {
-                throw KafkaProducerError(.invalidConfiguration, "-X \(setting): expected name=value")
+                throw KafkaProducerError(.invalidConfiguration, "-X takes name=value")
             }
             properties[String(setting[..<equals])] = String(setting[setting.index(after: equals)...])
         }
@@ -167,6 +180,38 @@ struct ProduceCommand: AsyncParsableCommand {
                 .invalidConfiguration, "no brokers: give --brokers host:port or -X bootstrap.servers=host:port")
         }
         return try KafkaProducerConfiguration(properties: properties)
+    }
+
+    /// A Java properties file as Kafka's tools write them: `name=value` (or `name: value`) lines,
+    /// `#` and `!` comments. Errors name the file and line, never a value.
+    static func readProperties(_ path: String) throws -> [String: String] {
+        guard let file = fopen(path, "r") else {
+            throw KafkaProducerError(
+                .invalidConfiguration, "--producer.config \(path) cannot be read: \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while case let count = fread(&buffer, 1, buffer.count, file), count > 0 {
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        var properties: [String: String] = [:]
+        for (index, rawLine) in String(decoding: bytes, as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: false
+        ).enumerated() {
+            let line = rawLine.drop(while: \.isWhitespace)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
+            guard let separator = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                throw KafkaProducerError(
+                    .invalidConfiguration, "--producer.config \(path):\(index + 1): expected name=value")
+            }
+            var name = line[..<separator]
+            while name.last?.isWhitespace == true { name = name.dropLast() }
+            var value = Substring(line[line.index(after: separator)...].drop(while: \.isWhitespace))
+            if value.hasSuffix("\r") { value = value.dropLast() }
+            properties[String(name)] = String(value)
+        }
+        return properties
     }
 
     /// Reads delivery reports until the stream ends; prints them if asked; returns how many

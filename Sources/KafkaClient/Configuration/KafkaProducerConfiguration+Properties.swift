@@ -7,9 +7,12 @@ import KafkaWire
 /// * Values are trimmed of surrounding whitespace, as Java's `ConfigDef` does. Numbers must fit
 ///   the Java type of the key (`int` or `long`); Booleans are `true`/`false` in any case.
 /// * Unknown keys are errors (Java only warns), so typos do not go unnoticed.
-/// * Java keys whose behaviour this producer does not have yet (`transactional.id`, `ssl.*`,
-///   `sasl.*`, serializer and interceptor classes, …) are errors saying "… is not supported yet".
-///   `security.protocol=PLAINTEXT` is accepted, as it describes what the producer does.
+/// * Java keys whose behaviour this producer does not have yet (`transactional.id`, the `ssl.*`
+///   and `sasl.*` keys beyond those of `KafkaProducerConfiguration+Security.swift`, serializer and
+///   interceptor classes, …) are errors saying "… is not supported yet".
+/// * Secrets (`sasl.password`, `sasl.jaas.config`, `ssl.key.password`, `ssl.keystore.key`) are
+///   accepted but never read back by `properties`, and no error message repeats a value given
+///   for an unknown key.
 /// * `partitioner.class` (a Java class name) is rejected; `partitioner` takes
 ///   `murmur2_round_robin`, `murmur2_sticky`, `consistent` or `consistent_random`.
 /// * `compression.gzip.level`, `compression.lz4.level` and `compression.zstd.level` are each
@@ -109,7 +112,9 @@ extension KafkaProducerConfiguration {
     static let bootstrapServersKey = "bootstrap.servers"
 
     /// Every supported Java property, in the order `init(properties:)` applies them.
-    static let propertyTable: [Property] = [
+    static let propertyTable: [Property] = coreProperties + securityProperties
+
+    static let coreProperties: [Property] = [
         Property(
             name: bootstrapServersKey, apply: { $0.bootstrapServers = try parseBootstrapServers($1) },
             read: { $0.bootstrapServers.map(\.description).joined(separator: ",") }),
@@ -166,24 +171,17 @@ extension KafkaProducerConfiguration {
             name: "enable.idempotence",
             apply: { $0.enableIdempotence = try parseBoolean("enable.idempotence", $1) },
             read: { String($0.enableIdempotence) }),
-        // Plain TCP is what the producer speaks; TLS and SASL are not supported yet.
-        Property(
-            name: "security.protocol",
-            apply: { _, value in
-                guard trimmed(value).uppercased() == "PLAINTEXT" else {
-                    throw KafkaProducerError(
-                        .invalidConfiguration,
-                        "security.protocol=\(value) is not supported yet; only PLAINTEXT is")
-                }
-            },
-            read: { _ in "PLAINTEXT" }),
     ]
 
     /// Row index by name.
     static let propertyIndex: [String: Int] = Dictionary(
         uniqueKeysWithValues: propertyTable.enumerated().map { ($0.element.name, $0.offset) })
 
-    /// Java producer keys this producer does not implement yet (besides `ssl.*` and `sasl.*`).
+    /// Every key `init(properties:)` and `set(_:_:)` accept, including those `properties` does
+    /// not list (unset ones, and secrets).
+    public static var propertyNames: [String] { propertyTable.map(\.name) }
+
+    /// Java producer keys this producer does not implement yet (besides other `ssl.*` and `sasl.*` ones).
     static let unsupportedJavaKeys: Set<String> = [
         "transactional.id", "transaction.timeout.ms", "transaction.two.phase.commit.enable",
         "key.serializer", "value.serializer", "interceptor.classes", "security.providers",
@@ -205,7 +203,8 @@ extension KafkaProducerConfiguration {
         if unsupportedJavaKeys.contains(name) || name.hasPrefix("ssl.") || name.hasPrefix("sasl.") {
             throw KafkaProducerError(.invalidConfiguration, "\(name) is not supported yet")
         }
-        throw KafkaProducerError(.invalidConfiguration, "Unknown producer setting \(name)=\(value)")
+        // The value is not repeated: a misspelt key may hold a password.
+        throw KafkaProducerError(.invalidConfiguration, "Unknown producer setting \(name)")
     }
 }
 

@@ -91,6 +91,7 @@ extension KafkaProducerConfiguration {
                 "batch.size=\(batchSize) must be <= buffer.memory (\(bufferMemory)): every batch is allocated "
                     + "from buffer.memory")
         }
+        try validateSecurity()
     }
 
     /// Brokers remember the last 5 batches per producer and partition (Kafka's

@@ -100,6 +100,32 @@ public struct KafkaProducerConfiguration: Sendable {
     /// metadata, event loop and `buffer.memory`. Default: none.
     public var topicConfigurations: [String: KafkaTopicConfiguration] = [:]
 
+    /// `security.protocol`: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL. Default: PLAINTEXT.
+    public var securityProtocol: KafkaSecurityProtocol = .plaintext
+
+    /// The `ssl.*` settings, used when `securityProtocol` is SSL or SASL_SSL.
+    public var tls = KafkaTLSConfiguration()
+
+    /// `sasl.mechanism`: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. Java's default, GSSAPI (Kerberos),
+    /// is not supported, so there is no default: SASL_PLAINTEXT and SASL_SSL need it given.
+    public var saslMechanism: KafkaSASLMechanism?
+
+    /// `sasl.username` (librdkafka's name), or `username` in `sasl.jaas.config`. Default: none.
+    public var saslUsername: String?
+
+    /// `sasl.password` (librdkafka's name), or `password` in `sasl.jaas.config`. Never read back
+    /// by `properties`. Default: none.
+    public var saslPassword: KafkaSecret?
+
+    /// The login module `sasl.jaas.config` named, checked against `saslMechanism`.
+    var saslLoginModule: String?
+
+    /// The mechanism and credentials together, once all three are given.
+    public var sasl: KafkaSASLConfiguration? {
+        guard let saslMechanism, let saslUsername, let saslPassword else { return nil }
+        return KafkaSASLConfiguration(mechanism: saslMechanism, username: saslUsername, password: saslPassword)
+    }
+
     public init(bootstrapServers: [KafkaBrokerAddress]) {
         self.bootstrapServers = bootstrapServers
     }

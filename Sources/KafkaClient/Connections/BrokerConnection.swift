@@ -2,6 +2,7 @@ import KafkaWire
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One TCP connection to one broker, with its negotiated API versions: the thin I/O shell over
 /// `BrokerConnectionHandler` (and through it `BrokerConnectionStateMachine`).
@@ -21,18 +22,22 @@ final class BrokerConnection: Sendable {
         var maxInFlightRequests: Int
         /// The largest response frame accepted; larger ones close the connection.
         var maxFrameSize: Int = KafkaFrame.defaultMaximumSize
+        /// TLS and SASL, from `security.protocol`.
+        var security: BrokerSecurity
 
         init(
             clientId: String, requestTimeout: TimeAmount, connectTimeout: TimeAmount, maxInFlightRequests: Int,
-            maxFrameSize: Int = KafkaFrame.defaultMaximumSize
+            maxFrameSize: Int = KafkaFrame.defaultMaximumSize, security: BrokerSecurity = .plaintext
         ) {
             self.clientId = clientId
             self.requestTimeout = requestTimeout
             self.connectTimeout = connectTimeout
             self.maxInFlightRequests = maxInFlightRequests
             self.maxFrameSize = maxFrameSize
+            self.security = security
         }
 
+        /// The settings of `configuration`, without security (set `security` to the producer's).
         init(configuration: KafkaProducerConfiguration) {
             self.init(
                 clientId: configuration.clientId, requestTimeout: TimeAmount(configuration.requestTimeout),
@@ -57,12 +62,14 @@ final class BrokerConnection: Sendable {
     let apiVersionsAttempts: [Int16]
 
     private let channel: any Channel
-    private let handler: NIOLoopBound<BrokerConnectionHandler>
-    private let logger: Logger
+    let handler: NIOLoopBound<BrokerConnectionHandler>
+    let logger: Logger
+    /// The credentials to log in again with when the broker's session runs out (KIP-368).
+    let sasl: KafkaSASLConfiguration?
 
     private init(
         broker: BrokerIdentity, apiVersions: [KafkaApiKey: Int16], apiVersionsAttempts: [Int16], channel: any Channel,
-        handler: NIOLoopBound<BrokerConnectionHandler>, logger: Logger
+        handler: NIOLoopBound<BrokerConnectionHandler>, sasl: KafkaSASLConfiguration?, logger: Logger
     ) {
         self.nodeId = broker.nodeId
         self.address = broker.address
@@ -71,6 +78,7 @@ final class BrokerConnection: Sendable {
         self.apiVersionsAttempts = apiVersionsAttempts
         self.channel = channel
         self.handler = handler
+        self.sasl = sasl
         self.logger = logger
     }
 
@@ -101,14 +109,18 @@ final class BrokerConnection: Sendable {
 
     // MARK: Connecting
 
-    /// Connects (the TCP connect bounded by `settings.connectTimeout`), then negotiates API versions:
-    /// ApiVersions at our newest version with our software name and version; on UNSUPPORTED_VERSION
-    /// again at the version `ApiVersionsResponse.readNegotiating` gives, at most twice.
+    /// Connects (the TCP connect bounded by `settings.connectTimeout`; then the TLS handshake when
+    /// `settings.security` has a TLS context), then negotiates API versions: ApiVersions at our
+    /// newest version with our software name and version; on UNSUPPORTED_VERSION again at the
+    /// version `ApiVersionsResponse.readNegotiating` gives, at most twice. With SASL it then logs in
+    /// (`BrokerConnection+SASL.swift`) and, when the broker gives the session a lifetime, logs in
+    /// again before it ends.
     ///
     /// Fails with `.connectionFailed` when the broker cannot be reached or refuses ApiVersions,
-    /// `.requestTimeout` when ApiVersions is not answered, `.protocolError` when its answer cannot
-    /// be read or negotiation does not settle. Everything runs on `eventLoop`; the returned future
-    /// completes there.
+    /// `.authenticationFailed` when the TLS handshake or the SASL login fails, `.requestTimeout`
+    /// when ApiVersions is not answered, `.protocolError` when its answer cannot be read or
+    /// negotiation does not settle. Everything runs on `eventLoop`; the returned future completes
+    /// there.
     static func connect(
         to address: KafkaBrokerAddress, nodeId: Int32, settings: Settings, on eventLoop: any EventLoop,
         logger: Logger = Logger(label: "tributary.connection")
@@ -124,6 +136,10 @@ final class BrokerConnection: Sendable {
             .connectTimeout(settings.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = settings.security.tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls, serverHostname: serverName(for: address.host)))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(KafkaFrameDecoder(maximumFrameSize: settings.maxFrameSize)),
                         BrokerConnectionHandler(
@@ -150,25 +166,35 @@ final class BrokerConnection: Sendable {
                         BrokerConnectionError.connectFailed(
                             broker: broker, timeout: settings.connectTimeout, cause: error))
                 }
+                let sasl = settings.security.sasl
                 return negotiate(
                     handler: handler, broker: broker,
                     version: ApiVersionsRequest.supportedVersions.upperBound, attempts: []
                 )
-                .map { versions, attempts in
+                .flatMap { versions, attempts in
+                    guard let sasl else {
+                        return channel.eventLoop.makeSucceededFuture((versions, attempts, Int64(0)))
+                    }
+                    return authenticate(handler: handler, broker: broker, sasl: sasl, apiVersions: versions)
+                        .map { lifetime in (versions, attempts, lifetime) }
+                }
+                .map { versions, attempts, sessionLifetimeMs in
                     logger.debug(
                         "Connected.",
                         metadata: [
                             "apiVersions": "\(attempts.last ?? -1)",
                             "produce": "\(versions[.produce].map { "\($0)" } ?? "none")",
                         ])
-                    return BrokerConnection(
+                    let connection = BrokerConnection(
                         broker: broker, apiVersions: versions, apiVersionsAttempts: attempts, channel: channel,
-                        handler: handler, logger: logger)
+                        handler: handler, sasl: sasl, logger: logger)
+                    connection.scheduleReauthentication(sessionLifetimeMs: sessionLifetimeMs)
+                    return connection
                 }
                 .flatMapErrorThrowing { error in
-                    logger.debug("Version negotiation failed.", metadata: ["error": "\(error)"])
+                    logger.debug("Connection setup failed.", metadata: ["error": "\(error)"])
                     channel.close(promise: nil)
-                    throw error
+                    throw securityFailure(error, broker: broker, tls: settings.security.tlsContext != nil) ?? error
                 }
             }
     }

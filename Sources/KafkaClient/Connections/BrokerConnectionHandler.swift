@@ -39,6 +39,9 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private var context: ChannelHandlerContext?
     /// The one request-timeout timer, for the oldest in-flight request's deadline.
     private var timer: Scheduled<Void>?
+    /// Requests held back while the connection logs in again (KIP-368), in order; nil when none
+    /// are held.
+    private var held: [() -> Void]?
 
     init(broker: BrokerIdentity, clientId: String, requestTimeout: TimeAmount, logger: Logger) {
         self.machine = BrokerConnectionStateMachine(broker: broker, requestTimeout: requestTimeout, now: .now())
@@ -46,7 +49,9 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         self.logger = logger
     }
 
-    var inFlightCount: Int { machine.inFlightCount }
+    /// Requests in flight, and those held back during a new login (they count against
+    /// `max.in.flight.requests.per.connection` all the same).
+    var inFlightCount: Int { machine.inFlightCount + (held?.count ?? 0) }
     var isActive: Bool { machine.isActive }
     var lastActivity: NIODeadline { machine.lastActivity }
 
@@ -54,8 +59,12 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     /// Encodes and writes a request whose response completes `promise`.
     func send<Request: KafkaRequestMessage, Response: KafkaResponseMessage>(
-        _ request: Request, version: Int16, promise: EventLoopPromise<Response>
+        _ request: Request, version: Int16, promise: EventLoopPromise<Response>, bypassingHold: Bool = false
     ) {
+        if held != nil, !bypassingHold {
+            held!.append { [self] in send(request, version: version, promise: promise) }
+            return
+        }
         guard let (context, buffer) = encode(request, version: version, fail: promise.fail) else { return }
         let info = BrokerRequestInfo(apiKey: Request.apiKey, version: version, correlationId: buffer.correlationId)
         let timerAction = machine.requestWritten(info, responder: BrokerResponsePromise(promise: promise), now: .now())
@@ -67,6 +76,10 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     func sendWithoutResponse<Request: KafkaRequestMessage>(
         _ request: Request, version: Int16, promise: EventLoopPromise<Void>
     ) {
+        if held != nil {
+            held!.append { [self] in sendWithoutResponse(request, version: version, promise: promise) }
+            return
+        }
         guard let (context, buffer) = encode(request, version: version, fail: promise.fail) else { return }
         machine.requestWrittenWithoutResponse(now: .now())
         let info = BrokerRequestInfo(apiKey: Request.apiKey, version: version, correlationId: buffer.correlationId)
@@ -87,6 +100,19 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     /// Closes the channel, failing every in-flight request with `.connectionFailed`.
     func close() {
         perform(machine.closeRequested())
+    }
+
+    /// Holds back requests sent from now on (only those sent `bypassingHold` go out), until
+    /// `releaseRequests()`.
+    func holdRequests() {
+        if held == nil { held = [] }
+    }
+
+    /// Sends the held requests, in the order they came. On a closed connection they fail.
+    func releaseRequests() {
+        guard let requests = held else { return }
+        held = nil
+        for send in requests { send() }
     }
 
     /// Takes a correlation id and encodes the frame, or fails the request and returns nil: every
@@ -216,6 +242,8 @@ final class BrokerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         for (responder, error) in action.failures {
             responder.fail(error)
         }
+        // Held requests fail too: sent now, they meet the closed machine.
+        if !machine.isActive { releaseRequests() }
         if action.closeChannel, let context {
             context.close(promise: nil)
         }

@@ -76,9 +76,11 @@ final class BrokerConnectionPool {
         self.connector = connector
     }
 
-    convenience init(configuration: KafkaProducerConfiguration, eventLoop: any EventLoop) {
+    convenience init(configuration: KafkaProducerConfiguration, security: BrokerSecurity, eventLoop: any EventLoop) {
+        var settings = BrokerConnection.Settings(configuration: configuration)
+        settings.security = security
         self.init(
-            settings: BrokerConnection.Settings(configuration: configuration),
+            settings: settings,
             backoff: ReconnectBackoff(
                 initial: TimeAmount(configuration.reconnectBackoff),
                 maximum: TimeAmount(configuration.reconnectBackoffMax)),

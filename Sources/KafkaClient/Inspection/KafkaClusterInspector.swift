@@ -24,6 +24,10 @@ public struct KafkaClusterInspector: Sendable {
     /// How long one TCP connect may take (`socket.connection.setup.timeout.ms`). Default: 10 s.
     public var connectTimeout: Duration = .seconds(10)
     public var logger = Logger(label: "tributary.inspector")
+    /// `security.protocol` with the `ssl.*` and `sasl.*` settings it uses. Default: PLAINTEXT.
+    public var securityProtocol: KafkaSecurityProtocol = .plaintext
+    public var tls = KafkaTLSConfiguration()
+    public var sasl: KafkaSASLConfiguration?
 
     public init(bootstrapServers: [KafkaBrokerAddress], clientId: String) {
         self.bootstrapServers = bootstrapServers
@@ -35,6 +39,9 @@ public struct KafkaClusterInspector: Sendable {
         self.init(bootstrapServers: configuration.bootstrapServers, clientId: configuration.clientId)
         requestTimeout = configuration.requestTimeout
         connectTimeout = configuration.socketConnectionSetupTimeout
+        securityProtocol = configuration.securityProtocol
+        tls = configuration.tls
+        sasl = configuration.sasl
     }
 
     /// Describes `topics` and every broker, asking only for the given configuration keys (nil:
@@ -56,17 +63,21 @@ public struct KafkaClusterInspector: Sendable {
         }
     }
 
-    private var settings: BrokerConnection.Settings {
+    private func makeSettings() throws -> BrokerConnection.Settings {
         BrokerConnection.Settings(
             clientId: clientId, requestTimeout: TimeAmount(requestTimeout), connectTimeout: TimeAmount(connectTimeout),
-            maxInFlightRequests: 1)
+            maxInFlightRequests: 1,
+            security: BrokerSecurity(
+                tlsContext: securityProtocol.usesTLS ? try tls.makeContext() : nil,
+                sasl: securityProtocol.usesSASL ? sasl : nil))
     }
 
     private func inspect(
         topics topicNames: [String], topicConfigKeys: [String]?, brokerConfigKeys: [String]?,
         on eventLoop: any EventLoop
     ) async throws -> KafkaClusterDescription {
-        let (bootstrap, metadata) = try await bootstrapMetadata(topics: topicNames, on: eventLoop)
+        let settings = try makeSettings()
+        let (bootstrap, metadata) = try await bootstrapMetadata(topics: topicNames, settings: settings, on: eventLoop)
         var description = KafkaClusterDescription(
             bootstrapBroker: bootstrap.address, metadata: metadata, topicNames: topicNames)
 
@@ -116,7 +127,9 @@ public struct KafkaClusterInspector: Sendable {
     }
 
     /// Connects to the first bootstrap server that answers and asks it for Metadata.
-    private func bootstrapMetadata(topics: [String], on eventLoop: any EventLoop) async throws -> (
+    private func bootstrapMetadata(
+        topics: [String], settings: BrokerConnection.Settings, on eventLoop: any EventLoop
+    ) async throws -> (
         BrokerConnection, MetadataResponse
     ) {
         var failures: [String] = []

@@ -73,6 +73,8 @@ public final class KafkaProducer: Service, Sendable {
         metricsFactory: (any MetricsFactory)? = nil
     ) throws {
         try configuration.validate()
+        // Before any thread starts: a TLS file that cannot be read fails here.
+        let security = try BrokerSecurity(configuration: configuration)
         var configuration = configuration
         if configuration.clientId.isEmpty {
             let n = Self.instanceCounter.loadThenWrappingIncrement(ordering: .relaxed) + 1
@@ -95,7 +97,8 @@ public final class KafkaProducer: Service, Sendable {
             configuration: configuration, accumulator: accumulator, eventLoop: self.eventLoopGroup.next(),
             logger: logger,
             metrics: ProducerMetrics(
-                clientId: configuration.clientId, factory: metricsFactory ?? MetricsSystem.factory))
+                clientId: configuration.clientId, factory: metricsFactory ?? MetricsSystem.factory),
+            security: security)
         // As Java's sender does: the producer id is fetched right away, not on the first send.
         if configuration.enableIdempotence { sender.wakeup() }
     }

@@ -20,6 +20,7 @@ public struct KafkaProducerError: Error, Sendable, CustomStringConvertible {
             case encodingFailed
             case cancelled
             case deliveryReportsFull
+            case authenticationFailed
         }
         fileprivate let base: Base
 
@@ -61,6 +62,13 @@ public struct KafkaProducerError: Error, Sendable, CustomStringConvertible {
 
         /// The caller's `KafkaDeliveryReports` stayed full (reports not read) for `max.block.ms`.
         public static let deliveryReportsFull = Code(base: .deliveryReportsFull)
+
+        /// A broker could not be trusted or refused this client: the TLS handshake failed (its
+        /// certificate is not signed by a trusted CA or does not name the host, or it refused this
+        /// client's certificate) or the SASL login was refused (wrong password, mechanism not
+        /// enabled). Reconnects keep to `reconnect.backoff.ms`; records waiting for metadata fail
+        /// with it at once instead of at `max.block.ms`, as Java's `AuthenticationException` does.
+        public static let authenticationFailed = Code(base: .authenticationFailed)
 
         public var description: String { base.rawValue }
     }

@@ -41,6 +41,11 @@ extension Sender {
                 self.logger.warning(
                     "could not connect to broker",
                     metadata: ["node": "\(node)", "address": "\(address)", "error": "\(failure)"])
+                if failure.code == .authenticationFailed {
+                    // Waiting out max.block.ms would not change the answer; the caller learns
+                    // it now (Java's AuthenticationException). Reconnects keep their backoff.
+                    self.failMetadataWaiters(error: failure)
+                }
             }
             self.wakeup()
         }

@@ -74,14 +74,14 @@ final class Sender: @unchecked Sendable {
 
     init(
         configuration: KafkaProducerConfiguration, accumulator: RecordAccumulator, eventLoop: any EventLoop,
-        logger: Logger, metrics: ProducerMetrics
+        logger: Logger, metrics: ProducerMetrics, security: BrokerSecurity = .plaintext
     ) {
         self.metrics = metrics
         self.configuration = configuration
         self.accumulator = accumulator
         self.eventLoop = eventLoop
         self.logger = logger
-        self.pool = BrokerConnectionPool(configuration: configuration, eventLoop: eventLoop)
+        self.pool = BrokerConnectionPool(configuration: configuration, security: security, eventLoop: eventLoop)
         self.machine = SenderStateMachine(configuration: configuration, accumulator: accumulator)
         self.metadataState = MetadataStateMachine(configuration: configuration)
     }

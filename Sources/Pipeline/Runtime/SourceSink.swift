@@ -327,6 +327,10 @@ public final class SourceSink: Sendable {
                     // No broker said anything about the topic: they are unreachable. (A broker's
                     // error for the topic drops the record below.)
                     wait = "No broker answers with the topic's metadata; reading waits"
+                case .authenticationFailed?:
+                    // Credentials or certificates fixed by a reload or on the broker's side let
+                    // the same records through; nothing is dropped meanwhile.
+                    wait = "The brokers refuse this client (TLS or SASL); reading waits"
                 case .producerClosed?, .cancelled?:
                     giveUp(records.count - start, firstID: firstID + UInt64(start))
                     return

@@ -63,7 +63,7 @@ extension PipelineReader {
                     _ = try KafkaTopicConfiguration(properties: [property: text])
                     producer[property] = text
                 } catch {
-                    let global = KafkaProducerConfiguration(bootstrapServers: []).properties.keys.contains(property)
+                    let global = KafkaProducerConfiguration.propertyNames.contains(property)
                     if global {
                         item.fail(
                             .unknownSetting,

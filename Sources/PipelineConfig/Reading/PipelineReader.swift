@@ -53,7 +53,7 @@ struct PipelineReader {
         var producer: [String: String] = [:]
         if let producerValue = mapping["producer"], let pairs = producerValue.entries() {
             for (key, item) in pairs {
-                guard let text = item.string() else { continue }
+                guard let text = item.producerSettingValue() else { continue }
                 switch key {
                 case "bootstrap.servers", "client.id":
                     let own = key == "client.id" ? "kafka.client_id" : "kafka.bootstrap_servers"
@@ -90,7 +90,7 @@ struct PipelineReader {
     static func producerMessage(_ error: any Error, key: String) -> String {
         let message = (error as? KafkaProducerError)?.message ?? "\(error)"
         guard message.contains("Unknown") || message.contains("unknown") else { return message }
-        let names = KafkaProducerConfiguration(bootstrapServers: []).properties.keys
+        let names = KafkaProducerConfiguration.propertyNames
         return message + KeySuggestion.hint(for: key, in: names.sorted())
     }
 

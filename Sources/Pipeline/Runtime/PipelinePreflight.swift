@@ -1,3 +1,4 @@
+import KafkaClient
 import PipelineConfig
 
 #if canImport(Glibc)
@@ -6,7 +7,7 @@ import PipelineConfig
 
 /// The checks of a pipeline against this machine that `run` would fail on at start, so that
 /// `validate` (systemd's ExecStartPre= and ExecReload=) finds them first: socket directories,
-/// files in a socket's way, owners and groups.
+/// files in a socket's way, owners and groups, the TLS files of the producer settings.
 public enum PipelinePreflight {
     /// One line per problem, naming the source; empty when the pipeline can start here.
     public static func problems(_ configuration: PipelineConfiguration) -> [String] {
@@ -43,6 +44,16 @@ public enum PipelinePreflight {
             }
             if let group = settings.group, (try? UnixSocketSource.groupID(group)) == nil {
                 problems.append("\(place): group \(group) is not a group of this machine")
+            }
+        }
+        // The TLS files of kafka.producer: a missing CA bundle or a wrong key passphrase.
+        if let producer = try? configuration.producerConfiguration() {
+            do {
+                try producer.checkSecurityMaterial()
+            } catch let error as KafkaProducerError {
+                problems.append("kafka.producer: \(error.message)")
+            } catch {
+                problems.append("kafka.producer: \(error)")
             }
         }
         return problems

@@ -80,11 +80,13 @@ public final class TansuBroker: Sendable {
 
     /// Reads every partition of `topic` from offset 0 with librdkafka's consumer (`check.crcs`
     /// on, which Tansu itself does not check) until at least `count` records arrived and Fetch
-    /// reported the end of every partition; records beyond `count` are returned too.
+    /// reported the end of every partition; records beyond `count` are returned too. With fewer,
+    /// it returns what it holds once every partition stayed at its end for 2 s, so the caller's
+    /// count check, not a timeout, reports the shortfall.
     ///
     /// - Returns: The records sorted by partition, then offset.
-    /// - Throws: ``KafkaTestClusterError/Code/commandFailed`` naming how many arrived on timeout,
-    ///   or carrying the consumer's error.
+    /// - Throws: ``KafkaTestClusterError/Code/commandFailed`` on timeout (a partition never
+    ///   reached its end), or carrying the consumer's error.
     public func consume(
         topic: String, expecting count: Int, timeout: Duration = .seconds(20)
     ) async throws -> [ConsumedRecord] {

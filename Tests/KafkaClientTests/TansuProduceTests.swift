@@ -23,15 +23,18 @@ struct TansuProduceTests {
     }
 
     /// What record `i` of a test carries: every tenth a null key, the rest a known-answer key;
-    /// headers with a repeated name, an empty and a null value on every other record.
+    /// headers with a repeated name, an empty and a null value on every other record; its own
+    /// timestamp, out of order every third record (the batch stores deltas from the first).
     struct Expected {
         var key: String?
         var value: String
         var headers: [(name: String, value: [UInt8]?)]
+        var timestamp: Int64
 
         init(_ i: Int, keys: [String]) {
             key = i % 10 == 9 ? nil : keys[i % keys.count]
             value = "record-\(i)"
+            timestamp = 1_700_000_000_000 + Int64(i) * 7 - (i % 3 == 0 ? 5_000 : 0)
             headers =
                 i % 2 == 0
                 ? [("index", Array("\(i)".utf8)), ("index", Array("again".utf8)), ("empty", []), ("null", nil)]
@@ -41,7 +44,8 @@ struct TansuProduceTests {
         func record(topic: String) -> KafkaProducerRecord {
             KafkaProducerRecord(
                 topic: topic, key: key.map { ByteBuffer(string: $0) }, value: ByteBuffer(string: value),
-                headers: headers.map { KafkaRecordHeader(key: $0.name, value: $0.value.map { ByteBuffer(bytes: $0) }) })
+                headers: headers.map { KafkaRecordHeader(key: $0.name, value: $0.value.map { ByteBuffer(bytes: $0) }) },
+                timestamp: timestamp)
         }
     }
 
@@ -90,6 +94,9 @@ struct TansuProduceTests {
                 let expected = Expected(i, keys: keys.map(\.key))
                 #expect(
                     record.key == expected.key.map { Array($0.utf8) }, "key of \(i)", sourceLocation: sourceLocation)
+                #expect(
+                    record.timestamp == expected.timestamp && record.timestampType == .create, "timestamp of \(i)",
+                    sourceLocation: sourceLocation)
                 if let key = expected.key {
                     #expect(partitionOf[key] == partition, "key \(key) in \(partition)", sourceLocation: sourceLocation)
                 }

@@ -222,6 +222,41 @@ struct TansuProduceTests {
         }
     }
 
+    /// One idempotent producer, two topics, explicit partitions and tombstones (null values):
+    /// each record where it was sent, its sequences counted per topic and partition.
+    @Test func explicitPartitionsTombstonesAndTwoTopics() async throws {
+        let tansu = try await TansuBroker.start(topics: ["left": 3, "right": 2])
+        defer { Task { await tansu.stop() } }
+        let producer = try Support.producer(bootstrapServers: tansu.bootstrapServers, ["batch.size": "400"])
+        let records = (0..<600).map { i in
+            let topic = i % 2 == 0 ? "left" : "right"
+            let partition = Int32((i / 2) % (topic == "left" ? 3 : 2))
+            return KafkaProducerRecord(
+                topic: topic, partition: partition, key: ByteBuffer(string: "\(i)"),
+                value: i % 5 == 0 ? nil : ByteBuffer(string: "v\(i)"))
+        }
+        let stream = producer.makeDeliveryReports()
+        try await producer.enqueue(contentsOf: records, firstID: 0, reportingTo: stream)
+        await producer.close()
+        let failed = Self.failures(await Support.collect(stream, count: 600))
+        #expect(failed.batches == 0, "first error: \(failed.first)")
+        for (topic, partitions) in [("left", 3), ("right", 2)] {
+            let stored = try await tansu.consume(topic: topic, expecting: 300)
+            #expect(stored.count == 300, "\(topic)")
+            for record in stored {
+                let i = Int(String(decoding: record.key ?? [], as: UTF8.self)) ?? -1
+                #expect(
+                    i % 2 == (topic == "left" ? 0 : 1) && Int(record.partition) == (i / 2) % partitions, "\(record)")
+                #expect(record.value == (i % 5 == 0 ? nil : Array("v\(i)".utf8)), "value of \(i)")
+            }
+            for partition in Int32(0)..<Int32(partitions) {
+                let batches = try await tansu.storedBatches(topic: topic, partition: partition)
+                #expect(Set(batches.map(\.producerId)).count == 1)
+                Self.expectContiguousSequences(batches, "\(topic)-\(partition)")
+            }
+        }
+    }
+
     /// A second idempotent producer on the same partitions gets its own producer id, and its
     /// sequences start at 0 again: Tansu takes both.
     @Test func aSecondIdempotentProducerStartsItsOwnSequences() async throws {

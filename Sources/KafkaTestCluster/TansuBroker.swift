@@ -38,10 +38,14 @@ public final class TansuBroker: Sendable {
 
     /// Starts a broker and returns once it has created `topics` (name to partition count).
     ///
+    /// - Parameters:
+    ///   - losingResponses: Put a proxy in front of Tansu (advertised in Metadata, so every
+    ///     connection goes through it) that ``dropProduceResponses(every:)`` configures.
+    ///     Default: false.
     /// - Throws: ``KafkaTestClusterError`` with ``KafkaTestClusterError/Code/driverMissing`` when
     ///   `.venv` has not been built (run `scripts/bootstrap.sh`), or
     ///   ``KafkaTestClusterError/Code/driverFailedToStart`` (also when Tansu is not in `.venv`).
-    public static func start(topics: [String: Int] = [:]) async throws -> TansuBroker {
+    public static func start(topics: [String: Int] = [:], losingResponses: Bool = false) async throws -> TansuBroker {
         let root = try KafkaTestCluster.repositoryRoot()
         let python = root.appendingPathComponent(".venv/bin/python")
         let script = root.appendingPathComponent("scripts/tansu_broker.py")
@@ -52,6 +56,7 @@ public final class TansuBroker: Sendable {
                 command: "start")
         }
         var arguments = [script.path, "serve"]
+        if losingResponses { arguments.append("--proxy") }
         for (name, partitions) in topics.sorted(by: { $0.key < $1.key }) {
             arguments += ["--topic", "\(name):\(partitions)"]
         }
@@ -101,6 +106,26 @@ public final class TansuBroker: Sendable {
             throw KafkaTestClusterError(
                 code: .malformedReply, message: "unexpected reply to 'consume'", command: "consume", cause: error)
         }
+    }
+
+    /// Loses every `count`-th Produce response from now on (0: none): the proxy closes the
+    /// client's connection instead of forwarding it, after Tansu appended the batch. Needs
+    /// `start(losingResponses: true)`.
+    ///
+    /// - Returns: How many Produce responses were lost before this call.
+    @discardableResult
+    public func dropProduceResponses(every count: Int) async throws -> Int {
+        let reply = try await send("drop_produce_responses", ["every": count])
+        guard let dropped = try? JSONDecoder().decode(DropReply.self, from: reply).dropped else {
+            throw KafkaTestClusterError(
+                code: .malformedReply, message: "unexpected reply to 'drop_produce_responses'",
+                command: "drop_produce_responses")
+        }
+        return dropped
+    }
+
+    private struct DropReply: Decodable {
+        var dropped: Int
     }
 
     /// The record batches stored in a partition, in offset order, decoded independently of

@@ -222,6 +222,34 @@ struct TansuProduceTests {
         }
     }
 
+    /// Lost responses: the proxy drops every 7th Produce response by closing the connection,
+    /// after Tansu appended the batch, with up to 5 requests in flight. The producer resends;
+    /// Tansu answers the resent batches DUPLICATE_SEQUENCE_NUMBER (or takes the ones it never
+    /// got), and every record is stored exactly once, in order.
+    @Test func lostResponsesAreResentWithoutDuplicates() async throws {
+        let tansu = try await TansuBroker.start(topics: ["lossy": 3], losingResponses: true)
+        defer { Task { await tansu.stop() } }
+        let keys = try Self.javaPartitions(3)
+        let count = 3000
+        try await tansu.dropProduceResponses(every: 7)
+        let producer = try Support.producer(
+            bootstrapServers: tansu.bootstrapServers,
+            ["max.in.flight.requests.per.connection": "5", "batch.size": "1024", "linger.ms": "0"])
+        let reports = try await Self.produce(producer, topic: "lossy", count: count, keys: keys.map(\.key))
+        await producer.close()
+        let dropped = try await tansu.dropProduceResponses(every: 0)
+        #expect(dropped >= 5, "only \(dropped) responses lost")
+        let failed = Self.failures(reports)
+        #expect(failed.batches == 0, "first error: \(failed.first)")
+        let stored = try await tansu.consume(topic: "lossy", expecting: count)
+        Self.verify(stored, count: count, keys: keys)
+        for partition in Set(stored.map(\.partition)) {
+            let batches = try await tansu.storedBatches(topic: "lossy", partition: partition)
+            #expect(Set(batches.map(\.producerId)).count == 1)
+            Self.expectContiguousSequences(batches, "p\(partition)")
+        }
+    }
+
     /// One idempotent producer, two topics, explicit partitions and tombstones (null values):
     /// each record where it was sent, its sequences counted per topic and partition.
     @Test func explicitPartitionsTombstonesAndTwoTopics() async throws {

@@ -28,8 +28,8 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import struct
+import subprocess
 import sys
 import threading
 import time

@@ -239,7 +239,15 @@ class Server:
 
 
 def start(args):
-    tansu = Tansu(proxy=args.proxy)
+    # The free port is only free when probed; another process may take it before Tansu binds
+    # it, and then Tansu exits at once. A few fresh ports make that race harmless.
+    for attempt in range(3):
+        tansu = Tansu(proxy=args.proxy)
+        time.sleep(0.05)
+        if tansu.process.poll() is None or attempt == 2:
+            break
+        if tansu.proxy is not None:
+            tansu.proxy.listener.close()
     try:
         for spec in args.topic or []:
             name, _, partitions = spec.rpartition(":")

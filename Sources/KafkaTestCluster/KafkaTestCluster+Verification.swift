@@ -39,24 +39,7 @@ extension KafkaTestCluster {
         let reply = try await send(
             "consume", ["topic": topic, "partitions": partitionsField, "timeout_ms": Int(milliseconds)],
             decoding: ConsumeReply.self)
-        return try reply.records.map { record in
-            guard let timestampType = WireRecord.timestampTypes[record.timestamp_type] else {
-                throw KafkaTestClusterError(
-                    code: .malformedReply, message: "unknown timestamp_type '\(record.timestamp_type)'",
-                    command: "consume")
-            }
-            return ConsumedRecord(
-                partition: record.partition, offset: record.offset, timestamp: record.timestamp,
-                timestampType: timestampType, key: record.key.map { [UInt8]($0) },
-                value: record.value.map { [UInt8]($0) },
-                headers: try record.headers.map { pair in
-                    guard pair.count == 2, let name = pair[0] else {
-                        throw KafkaTestClusterError(
-                            code: .malformedReply, message: "malformed header \(pair)", command: "consume")
-                    }
-                    return (name: name, value: try pair[1].map { try Self.decodeBase64($0, command: "consume") })
-                })
-        }
+        return try reply.consumedRecords()
     }
 
     /// The record batches stored in a partition, in offset order, decoded independently of
@@ -64,15 +47,7 @@ extension KafkaTestCluster {
     public func storedBatches(topic: String, partition: Int32) async throws -> [StoredBatch] {
         let reply = try await send(
             "batches", ["topic": topic, "partition": Int(partition)], decoding: BatchesReply.self)
-        return reply.batches.map {
-            StoredBatch(
-                baseOffset: $0.base_offset, lastOffsetDelta: $0.last_offset_delta,
-                partitionLeaderEpoch: $0.partition_leader_epoch, magic: $0.magic, producerId: $0.producer_id,
-                producerEpoch: $0.producer_epoch, baseSequence: $0.base_sequence, recordCount: $0.record_count,
-                compression: $0.compression, timestampType: $0.timestamp_type, firstTimestamp: $0.first_timestamp,
-                maxTimestamp: $0.max_timestamp, isCRCValid: $0.crc_valid, isTransactional: $0.is_transactional,
-                isControl: $0.is_control, sizeInBytes: $0.size_in_bytes)
-        }
+        return reply.storedBatches()
     }
 
     /// Produces with the harness's own librdkafka producer and returns where each record
@@ -126,11 +101,36 @@ private struct WireLeadership: Decodable {
     var isrs: [Int32]
 }
 
-private struct ConsumeReply: Decodable {
+/// The records of a `consume` reply, from the driver or from `kafka_test_cluster.py consume`.
+struct ConsumeReply: Decodable {
     var records: [WireRecord]
+
+    func consumedRecords() throws -> [ConsumedRecord] {
+        try records.map { record in
+            guard let timestampType = WireRecord.timestampTypes[record.timestamp_type] else {
+                throw KafkaTestClusterError(
+                    code: .malformedReply, message: "unknown timestamp_type '\(record.timestamp_type)'",
+                    command: "consume")
+            }
+            return ConsumedRecord(
+                partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+                timestampType: timestampType, key: record.key.map { [UInt8]($0) },
+                value: record.value.map { [UInt8]($0) },
+                headers: try record.headers.map { pair in
+                    guard pair.count == 2, let name = pair[0] else {
+                        throw KafkaTestClusterError(
+                            code: .malformedReply, message: "malformed header \(pair)", command: "consume")
+                    }
+                    return (
+                        name: name,
+                        value: try pair[1].map { try KafkaTestCluster.decodeBase64($0, command: "consume") }
+                    )
+                })
+        }
+    }
 }
 
-private struct WireRecord: Decodable {
+struct WireRecord: Decodable {
     static let timestampTypes: [String: ConsumedRecord.TimestampType] = [
         "create": .create, "log_append": .logAppend, "none": .none,
     ]
@@ -143,7 +143,8 @@ private struct WireRecord: Decodable {
     var headers: [[String?]]
 }
 
-private struct BatchesReply: Decodable {
+/// The batches of a `batches` reply, from either driver.
+struct BatchesReply: Decodable {
     struct Batch: Decodable {
         var base_offset: Int64
         var last_offset_delta: Int32
@@ -163,6 +164,18 @@ private struct BatchesReply: Decodable {
         var size_in_bytes: Int
     }
     var batches: [Batch]
+
+    func storedBatches() -> [StoredBatch] {
+        batches.map {
+            StoredBatch(
+                baseOffset: $0.base_offset, lastOffsetDelta: $0.last_offset_delta,
+                partitionLeaderEpoch: $0.partition_leader_epoch, magic: $0.magic, producerId: $0.producer_id,
+                producerEpoch: $0.producer_epoch, baseSequence: $0.base_sequence, recordCount: $0.record_count,
+                compression: $0.compression, timestampType: $0.timestamp_type, firstTimestamp: $0.first_timestamp,
+                maxTimestamp: $0.max_timestamp, isCRCValid: $0.crc_valid, isTransactional: $0.is_transactional,
+                isControl: $0.is_control, sizeInBytes: $0.size_in_bytes)
+        }
+    }
 }
 
 private struct ProduceReply: Decodable {

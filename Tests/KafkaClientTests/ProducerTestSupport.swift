@@ -11,8 +11,13 @@ enum ProducerTestSupport {
     static func producer(
         _ cluster: KafkaTestCluster, _ settings: [String: String] = [:]
     ) throws -> KafkaProducer {
+        try producer(bootstrapServers: cluster.bootstrapServers, settings)
+    }
+
+    /// A producer for any broker (Tansu's tests) with the same test settings.
+    static func producer(bootstrapServers: String, _ settings: [String: String] = [:]) throws -> KafkaProducer {
         var properties = [
-            "bootstrap.servers": cluster.bootstrapServers,
+            "bootstrap.servers": bootstrapServers,
             "linger.ms": "5",
             "retry.backoff.ms": "20",
             "retry.backoff.max.ms": "200",

@@ -224,6 +224,45 @@ struct KafkaTestClusterTests {
         await cluster.stop()
     }
 
+    /// Tansu stores what it is sent without checking CRCs, so the Tansu reader must: a clean
+    /// batch reads back, a resent one shows up as the extra record it is (a duplicate is never
+    /// hidden by the expected count), a corrupt one fails the read.
+    @Test func tansuReadersReportDuplicatesAndACorruptBatch() async throws {
+        let tansu = try await TansuBroker.start(topics: ["logs": 1])
+        defer { Task { await tansu.stop() } }
+        // test-vectors.md: Produce v7, logs/0, batch A (one record, value "hello"), no producer id.
+        let frame = hexBytes(
+            "00000076000000070000000400056167656e74ffffffff000075300000000100046c6f677300000001000000000000004900000000000000000000003dffffffff02e641a44b0000000000000000018bcfe568000000018bcfe56800ffffffffffffffffffffffffffff0000000116000000010a68656c6c6f00"
+        )
+        var corrupt = frame
+        let crcAt = try #require(indexOf([0xE6, 0x41, 0xA4, 0x4B], in: frame))
+        corrupt[crcAt + 3] ^= 0x01
+        let socket = try #require(LoopbackSocket(port: tansu.port))
+        defer { socket.close() }
+        func produce(_ request: [UInt8]) throws {
+            #expect(socket.send(request))
+            let size = try #require(socket.receive(exactly: 4))
+            let body = try #require(socket.receive(exactly: Int(int32(size, 0))))
+            #expect(int16(body, 4 + 4 + 2 + 4 + 4 + 4) == 0, "Produce error code")
+        }
+
+        try produce(frame)
+        let clean = try await tansu.consume(topic: "logs", expecting: 1, timeout: .seconds(10))
+        #expect(clean.map(\.value) == [Array("hello".utf8)])
+
+        try produce(frame)
+        let twice = try await tansu.consume(topic: "logs", expecting: 1, timeout: .seconds(10))
+        #expect(twice.map(\.offset) == [0, 1], "the resent batch is read too")
+
+        try produce(corrupt)
+        let batches = try await tansu.storedBatches(topic: "logs", partition: 0)
+        #expect(batches.map(\.isCRCValid) == [true, true, false], "Tansu stores a bad CRC; the reader must notice")
+        let error = await #expect(throws: KafkaTestClusterError.self) {
+            try await tansu.consume(topic: "logs", expecting: 3, timeout: .seconds(10))
+        }
+        #expect(error?.message.localizedCaseInsensitiveContains("crc") == true, "\(String(describing: error))")
+    }
+
     @Test func droppingTheClusterEndsTheDriver() async throws {
         var cluster: KafkaTestCluster? = try await KafkaTestCluster.start(brokers: 1)
         let port = try #require(cluster?.broker(1)).port

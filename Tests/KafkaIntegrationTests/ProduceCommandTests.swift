@@ -123,6 +123,49 @@ struct ProduceCommandTests {
             stored.allSatisfy { $0.headers.first?.name == "source" && $0.headers.first?.value == Array("test".utf8) })
     }
 
+    /// The same command against Tansu, a broker that checks idempotent sequences: 3000 keyed
+    /// lines in many small idempotent batches, every one accepted, each key on the partition
+    /// Java picks (test-vectors.json), every report pointing at its record.
+    @Test func keyedIdempotentLinesAgainstTansu() async throws {
+        let tansu = try await TansuBroker.start(topics: ["cli": 6])
+        defer { Task { await tansu.stop() } }
+        let vectors = try KafkaTestCluster.repositoryRoot().appendingPathComponent("Tests/Vectors/test-vectors.json")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: vectors)) as! [String: Any]
+        let table = (object["java_partition_for_key"] as! [String: Any])["cases"] as! [[String: Any]]
+        let partitionOf = Dictionary(
+            uniqueKeysWithValues: table.map {
+                ($0["key"] as! String, (($0["partitions"] as! [String: Any])["6"] as! NSNumber).int32Value)
+            })
+        let keys = table.map { $0["key"] as! String }
+        let lines = (0..<3000).map { "\(keys[$0 % keys.count]):line \($0)" }
+        let run = try Self.run(
+            [
+                "--brokers", tansu.bootstrapServers, "--topic", "cli", "--key-delimiter", ":", "--header",
+                "source=cli", "-X", "batch.size=2000", "--report",
+            ], input: Data((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let stored = try await tansu.consume(topic: "cli", expecting: 3000)
+        #expect(stored.count == 3000)
+        #expect(
+            Set(stored.map { String(decoding: $0.value ?? [], as: UTF8.self) }) == Set((0..<3000).map { "line \($0)" }))
+        for record in stored {
+            let key = String(decoding: record.key ?? [], as: UTF8.self)
+            #expect(partitionOf[key] == record.partition, "key \(key) in \(record.partition)")
+            #expect(record.headers.count == 1 && record.headers.first?.value == Array("cli".utf8))
+        }
+        let byPosition = Dictionary(
+            stored.map { ("\($0.partition)/\($0.offset)", $0.value ?? []) }, uniquingKeysWith: { a, _ in a })
+        let reports = run.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(reports.count == 3000)
+        for report in reports {
+            let position = "\(report["partition"] ?? "")/\(report["offset"] ?? "")"
+            let id = report["id"].map { "\($0)" } ?? "?"
+            #expect(byPosition[position] == Array("line \(id)".utf8), "\(report)")
+        }
+    }
+
     /// A record the producer refuses (larger than max.request.size) is reported and skipped;
     /// the records around it are delivered, and their report ids are still input positions.
     @Test func anOversizedRecordIsSkippedAndTheRestDelivered() async throws {

@@ -57,7 +57,8 @@ public final class KafkaProducer: Service, Sendable {
     private static let instanceCounter = ManagedAtomic<Int>(0)
 
     /// Creates a producer. Fails with `.invalidConfiguration` naming the keys when the settings
-    /// contradict each other. Connections are made on first use.
+    /// contradict each other, or naming the setting and file when a TLS file cannot be read (the
+    /// PEM files are read here, once). Connections are made on first use.
     ///
     /// - Parameters:
     ///   - eventLoopGroup: where the producer's I/O runs; by default a group of one thread owned

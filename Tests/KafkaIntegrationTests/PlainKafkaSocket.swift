@@ -30,7 +30,9 @@ final class PlainKafkaSocket {
             }
         }
         guard result == 0 else {
-            close(fd)
+            // Not closed here: a class whose initializer throws once every property is set is
+            // deinitialized, and deinit closes it. Closing twice can close a descriptor another
+            // thread has opened since (NIO then fails a write with EBADF).
             throw SocketError("connect to \(host):\(port) failed: errno \(errno)")
         }
     }

@@ -91,4 +91,20 @@ struct SecureProduceCommandTests {
             missing.stderr.contains("ssl.truststore.location=/nonexistent/ca.pem cannot be read"), "\(missing.stderr)")
         try await front.stop()
     }
+
+    @Test func aWrongHostNameExitsNonZeroNamingTheProblem() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["t": 1])
+        defer { Task { await cluster.stop() } }
+        let front = try await SecurityFront.start(
+            before: cluster, arguments: try SecurityFront.tlsArguments(certificate: "wrong-host"))
+        let ca = try SecurityFront.certificates().appendingPathComponent("ca.pem").path
+        let run = try ProduceCommandTests.run(
+            [
+                "--brokers", front.bootstrapServers, "--topic", "t", "-X", "security.protocol=SSL", "-X",
+                "ssl.truststore.location=\(ca)",
+            ], input: Data("a\n".utf8))
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("its certificate does not name localhost"), "\(run.stderr)")
+        try await front.stop()
+    }
 }

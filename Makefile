@@ -99,17 +99,21 @@ stress: bootstrap
 fuzz: bootstrap
 	bash scripts/fuzz.sh
 
-## The library tests (everything but AgentTests, which start the binary) under AddressSanitizer
-## and ThreadSanitizer, each in its own scratch path so that the normal build stays as it is.
-## TSan's suppressions (third-party code only) are in scripts/tsan-suppressions.txt.
+## The library tests under AddressSanitizer and ThreadSanitizer, each in its own scratch path so
+## that the normal build stays as it is. Left out: the tests that run the tributary binary from
+## .build/debug (AgentTests, ProduceCommandTests). Suppressions, third-party code only, each with
+## its reason: scripts/lsan-suppressions.txt, scripts/tsan-suppressions.txt.
+SANITIZER_SKIP = --skip AgentTests --skip ProduceCommandTests
+
 test-asan: bootstrap
 	$(SWIFT) build --build-tests -j 1 --sanitize=address --scratch-path .build-asan
-	$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --skip AgentTests
+	LSAN_OPTIONS="suppressions=$(CURDIR)/scripts/lsan-suppressions.txt print_suppressions=0 $${LSAN_OPTIONS:-}" \
+	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan $(SANITIZER_SKIP)
 
 test-tsan: bootstrap
 	$(SWIFT) build --build-tests -j 1 --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS="suppressions=$(CURDIR)/scripts/tsan-suppressions.txt halt_on_error=1 $${TSAN_OPTIONS:-}" \
-	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --skip AgentTests
+	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan $(SANITIZER_SKIP)
 
 ## A local mock Kafka cluster (librdkafka's) for demos: prints its bootstrap list, runs until Ctrl-C.
 test-cluster: bootstrap

@@ -1,7 +1,7 @@
 # Tributary's commands. `make test` is what CI runs (.ci/run).
 SWIFT ?= swift
 
-.PHONY: demo test deb test-deb bootstrap build test-only format lint bench bench-check bench-thresholds bench-produce bench-compression bench-many-files bench-agent stress test-cluster clean
+.PHONY: demo test deb test-deb bootstrap build test-only format lint bench bench-check bench-thresholds bench-produce bench-compression bench-many-files bench-agent stress test-cluster fuzz test-asan test-tsan clean
 
 ## Installs what is missing, builds, starts a local test cluster and runs `tributary run` on the
 ## demo pipeline (a log file, a socket and stdin into two topics), then shows what was delivered.
@@ -40,11 +40,11 @@ test-only:
 	$(SWIFT) test
 
 format:
-	$(SWIFT) format --in-place --recursive Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks
+	$(SWIFT) format --in-place --recursive Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks Fuzz/Package.swift Fuzz/Sources
 
 ## Fails on any deviation from .swift-format (run `make format` to fix).
 lint:
-	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests Fuzz/Package.swift Fuzz/Sources
 
 ## Micro-benchmarks (package-benchmark): record-batch encoding per codec, CRC-32C, line framing,
 ## key extraction (regex, JSON field), murmur2 partitioning.
@@ -93,9 +93,31 @@ stress: bootstrap
 	TRIBUTARY_STRESS_SEEDS=$${TRIBUTARY_STRESS_SEEDS:-20000} $(SWIFT) test --skip-build --filter IdempotenceStateMachineTests
 	TRIBUTARY_FILE_MODEL_SEEDS=$${TRIBUTARY_FILE_MODEL_SEEDS:-50} $(SWIFT) test --skip-build --filter FileModelTests
 
+## libFuzzer (with AddressSanitizer) over the pipeline file parser, line framing and multi-line
+## records, record batches, and the response frames and bodies: the targets in Fuzz/, each run
+## FUZZ_SECONDS (default 60) from its seeds in Fuzz/Corpus; fails on any crash (scripts/fuzz.sh).
+fuzz: bootstrap
+	bash scripts/fuzz.sh
+
+## The library tests under AddressSanitizer and ThreadSanitizer, each in its own scratch path so
+## that the normal build stays as it is. Left out: the tests that run the tributary binary from
+## .build/debug (AgentTests, ProduceCommandTests). Suppressions, third-party code only, each with
+## its reason: scripts/lsan-suppressions.txt, scripts/tsan-suppressions.txt.
+SANITIZER_SKIP = --skip AgentTests --skip ProduceCommandTests
+
+test-asan: bootstrap
+	$(SWIFT) build --build-tests -j 1 --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS="suppressions=$(CURDIR)/scripts/lsan-suppressions.txt print_suppressions=0 $${LSAN_OPTIONS:-}" \
+	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan $(SANITIZER_SKIP)
+
+test-tsan: bootstrap
+	$(SWIFT) build --build-tests -j 1 --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="suppressions=$(CURDIR)/scripts/tsan-suppressions.txt halt_on_error=1 $${TSAN_OPTIONS:-}" \
+	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan $(SANITIZER_SKIP)
+
 ## A local mock Kafka cluster (librdkafka's) for demos: prints its bootstrap list, runs until Ctrl-C.
 test-cluster: bootstrap
 	scripts/test-cluster --brokers 3
 
 clean:
-	rm -rf .build .build-deb Benchmarks/.build
+	rm -rf .build .build-deb .build-asan .build-tsan Benchmarks/.build Fuzz/.build

@@ -98,10 +98,11 @@ stress: bootstrap
 ## A bounded soak (scripts/soak.py): the release binary ships a steadily written, rotated file and
 ## socket clients that come and go for SOAK_MINUTES (default 10) while brokers fail, leaders move
 ## and Produce errors are injected; samples throughput, RSS, descriptors and CPU, then checks that
-## every line arrived once and that memory and descriptors stayed flat. Not part of `make test`.
+## every line arrived once and that memory and descriptors stayed flat (SOAK_AGENT_LOG_LEVEL=debug
+## keeps the agent's retries in its log). Not part of `make test`.
 soak: bootstrap
 	$(SWIFT) build -c release --product tributary -j 1
-	.venv/bin/python scripts/soak.py --skip-build --minutes $${SOAK_MINUTES:-10} --json soak.json
+	.venv/bin/python scripts/soak.py --skip-build --minutes $${SOAK_MINUTES:-10} --agent-log-level $${SOAK_AGENT_LOG_LEVEL:-info} --json soak.json
 
 ## A local mock Kafka cluster (librdkafka's) for demos: prints its bootstrap list, runs until Ctrl-C.
 test-cluster: bootstrap

@@ -170,15 +170,19 @@ class Faults(threading.Thread):
         super().__init__(daemon=True)
         self.cluster, self.lock, self.every, self.stop = cluster, lock, every, stop
         self.random, self.applied, self.error = random.Random(seed), [], None
+        self.began = time.monotonic()
 
     def command(self, **command):
         with self.lock:
-            return self.cluster.command(**command)
+            return guarded(self.cluster, command)
 
     def run(self):
         try:
             while not self.stop.wait(self.every):
+                at = time.monotonic() - self.began
                 self.inject()
+                # When it began, to line it up with the samples and the agent's log.
+                self.applied[-1] = f"{at:.0f}s {self.applied[-1]}"
         except Exception as error:
             self.error = f"faults: {type(error).__name__}: {error}"
 
@@ -219,6 +223,15 @@ class Faults(threading.Thread):
             self.stop.wait(seconds)
             self.command(cmd="set_rtt", broker=-1, rtt_ms=0)
             self.applied.append(f"rtt {milliseconds}ms for {seconds:.1f}s")
+
+
+def guarded(cluster, command):
+    """A driver command; a driver that died (the mock runs in it) is named as such."""
+    try:
+        return cluster.command(**command)
+    except OSError as error:
+        raise BenchError(f"the mock cluster's driver is gone (exit status {cluster.process.poll()}, "
+                         f"{type(error).__name__}); see its cluster.log")
 
 
 def process_sample(pid):
@@ -264,9 +277,11 @@ def stored(cluster, lock):
     """The topics' high watermarks, or None while a fault keeps the driver from reading them."""
     try:
         with lock:
-            return {t: sum(m["high"] for m in cluster.command(cmd="watermarks", topic=t)["partitions"])
+            return {t: sum(m["high"] for m in guarded(cluster, {"cmd": "watermarks", "topic": t})["partitions"])
                     for t in TOPICS}
     except BenchError:
+        if cluster.process.poll() is not None:
+            raise
         return None
 
 
@@ -385,6 +400,7 @@ def main(argv):
     parser.add_argument("--tributary", default=os.path.join(ROOT, ".build", "release", "tributary"))
     parser.add_argument("--skip-build", action="store_true", help="use --tributary as it is")
     parser.add_argument("--json", metavar="PATH", help="also write the summary and samples here")
+    parser.add_argument("--agent-log-level", default="info", help="the agent's --log-level (default info)")
     args = parser.parse_args(argv)
 
     if not args.skip_build:
@@ -404,7 +420,7 @@ def main(argv):
         with open(config, "w") as f:
             f.write(PIPELINE.format(bootstrap=cluster.bootstrap, work=work))
         agent_stderr = open(os.path.join(work, "agent.log"), "wb")
-        agent = subprocess.Popen([args.tributary, "run", "--config", config], stdin=subprocess.DEVNULL,
+        agent = subprocess.Popen([args.tributary, "run", "--config", config, "--log-level", args.agent_log_level], stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=agent_stderr)
         metrics_path = os.path.join(work, "metrics.sock")
         socket_path = os.path.join(work, "in.sock")
@@ -458,9 +474,9 @@ def main(argv):
         for thread in [faults, file_writer, *clients]:
             thread.join(timeout=30)
         with lock:
-            cluster.command(cmd="clear_request_errors", api_key=0)
-            cluster.command(cmd="set_rtt", broker=-1, rtt_ms=0)
-            cluster.command(cmd="broker_up", broker=-1)
+            for command in ({"cmd": "clear_request_errors", "api_key": 0}, {"cmd": "set_rtt", "broker": -1, "rtt_ms": 0},
+                            {"cmd": "broker_up", "broker": -1}):
+                guarded(cluster, command)
         written = counts.snapshot()
         expected = {"soak-files": counts.total("f "), "soak-socket": counts.total("s ")}
         drain_start = time.monotonic()
@@ -486,7 +502,7 @@ def main(argv):
             stored_count += len(consumed)
             for partition in range(partitions):
                 with lock:
-                    batches = cluster.command(cmd="batches", topic=topic, partition=partition)["batches"]
+                    batches = guarded(cluster, {"cmd": "batches", "topic": topic, "partition": partition})["batches"]
                 # Partitions are numbered per topic; streams are unique across topics.
                 kept, dropped, errors = broker_view([v for v in consumed if v[0] == partition], batches)
                 values += [(f"{topic}/{p}", o, v) for p, o, v in kept]

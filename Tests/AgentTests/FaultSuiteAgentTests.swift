@@ -208,7 +208,9 @@ extension AgentBinaryTests {
             for socket in sockets { socket.stop() }
             await file.waitUntilFinished()
             for socket in sockets { await socket.waitUntilFinished() }
-            #expect(file.error == nil && sockets.allSatisfy { $0.error == nil }, "\(sockets.compactMap(\.error))")
+            #expect(
+                file.error == nil && sockets.allSatisfy { $0.error == nil },
+                "\(([file as LineWriterThread] + sockets).compactMap(\.error))")
             var written = file.written
             for socket in sockets { written.merge(socket.written) { $0 + $1 } }
             let expectedFile = file.written.values.reduce(0, +)

@@ -17,13 +17,16 @@ extension AgentBinaryTests {
 
         static func pipeline(_ cluster: KafkaTestCluster, silent: SilentBroker, directory: URL) -> String {
             // The silent listener comes first: a client that trusts the first address would hang.
-            // request.timeout.ms is short so that the late answers below are late.
+            // request.timeout.ms is short so that the late answers below are late; the shortest
+            // metadata.max.idle.ms puts the later leader moves past it (topics in use must stay
+            // in the Metadata requests, which the soak found they did not).
             """
             kafka:
               bootstrap_servers: [\(silent.address), \(cluster.bootstrapServers)]
               producer:
                 linger.ms: 5
                 request.timeout.ms: 2000
+                metadata.max.idle.ms: 5000
                 retry.backoff.ms: 50
                 delivery.timeout.ms: 120000
             agent:

@@ -1,7 +1,7 @@
 # Tributary's commands. `make test` is what CI runs (.ci/run).
 SWIFT ?= swift
 
-.PHONY: demo test deb test-deb bootstrap build test-only format lint bench bench-check bench-thresholds bench-produce bench-compression bench-many-files bench-agent stress test-cluster fuzz test-asan test-tsan clean
+.PHONY: demo test deb test-deb bootstrap build test-only format lint bench bench-check bench-thresholds bench-produce bench-compression bench-many-files bench-agent stress soak test-cluster fuzz test-asan test-tsan clean
 
 ## Installs what is missing, builds, starts a local test cluster and runs `tributary run` on the
 ## demo pipeline (a log file, a socket and stdin into two topics), then shows what was delivered.
@@ -86,12 +86,23 @@ bench-compression: bootstrap
 	TRIBUTARY_FIGURES=1 $(SWIFT) test --skip-build --filter CompressionOffLoopTests
 
 ## Long randomized runs: the idempotent sender's fault schedules with 20,000 seeds each
-## (TRIBUTARY_STRESS_SEEDS=N for another count), and the file model against the binary with
-## 50 seeds (TRIBUTARY_FILE_MODEL_SEEDS=N).
+## (TRIBUTARY_STRESS_SEEDS=N for another count), the file model against the binary with
+## 50 seeds (TRIBUTARY_FILE_MODEL_SEEDS=N), and the agent's fault suite with 5 random
+## schedules of about a minute each (TRIBUTARY_FAULT_SEEDS=N).
 stress: bootstrap
 	$(SWIFT) build --build-tests
 	TRIBUTARY_STRESS_SEEDS=$${TRIBUTARY_STRESS_SEEDS:-20000} $(SWIFT) test --skip-build --filter IdempotenceStateMachineTests
 	TRIBUTARY_FILE_MODEL_SEEDS=$${TRIBUTARY_FILE_MODEL_SEEDS:-50} $(SWIFT) test --skip-build --filter FileModelTests
+	TRIBUTARY_FAULT_SEEDS=$${TRIBUTARY_FAULT_SEEDS:-5} $(SWIFT) test --skip-build --filter FaultSuiteAgentTests
+
+## A bounded soak (scripts/soak.py): the release binary ships a steadily written, rotated file and
+## socket clients that come and go for SOAK_MINUTES (default 10) while brokers fail, leaders move
+## and Produce errors are injected; samples throughput, RSS, descriptors and CPU, then checks that
+## every line arrived once and that memory and descriptors stayed flat (SOAK_AGENT_LOG_LEVEL=debug
+## keeps the agent's retries in its log). Not part of `make test`.
+soak: bootstrap
+	$(SWIFT) build -c release --product tributary -j 1
+	.venv/bin/python scripts/soak.py --skip-build --minutes $${SOAK_MINUTES:-10} --agent-log-level $${SOAK_AGENT_LOG_LEVEL:-info} --json soak.json
 
 ## libFuzzer (with AddressSanitizer) over the pipeline file parser, line framing and multi-line
 ## records, record batches, and the response frames and bodies: the targets in Fuzz/, each run
@@ -101,9 +112,9 @@ fuzz: bootstrap
 
 ## The library tests under AddressSanitizer and ThreadSanitizer, each in its own scratch path so
 ## that the normal build stays as it is. Left out: the tests that run the tributary binary from
-## .build/debug (AgentTests, ProduceCommandTests). Suppressions, third-party code only, each with
+## .build/debug (AgentTests, ProduceCommandTests, SecureProduceCommandTests). Suppressions, third-party code only, each with
 ## its reason: scripts/lsan-suppressions.txt, scripts/tsan-suppressions.txt.
-SANITIZER_SKIP = --skip AgentTests --skip ProduceCommandTests
+SANITIZER_SKIP = --skip AgentTests --skip ProduceCommandTests --skip SecureProduceCommandTests
 
 test-asan: bootstrap
 	$(SWIFT) build --build-tests -j 1 --sanitize=address --scratch-path .build-asan

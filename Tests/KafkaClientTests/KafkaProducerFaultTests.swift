@@ -131,6 +131,39 @@ struct KafkaProducerFaultTests {
         #expect(after == Array(0..<100))
     }
 
+    /// Regression: a topic sent to without pause never waits for metadata, so it was marked
+    /// wanted only at its first send; once metadata.max.idle.ms had passed, a metadata answer
+    /// dropped it from later requests, and a leader move after that was never learned
+    /// (NOT_LEADER_OR_FOLLOWER until delivery.timeout.ms, again and again). Found by the soak.
+    @Test func leaderMoveAfterMetadataMaxIdleIsFollowed() async throws {
+        let cluster = try await KafkaTestCluster.start(brokers: 3, topics: ["busy": 1])
+        defer { Task { await cluster.stop() } }
+        try await cluster.setPartitionLeader(topic: "busy", partition: 0, broker: 1)
+        let producer = try Support.producer(
+            cluster, ["metadata.max.idle.ms": "5000", "delivery.timeout.ms": "6000", "request.timeout.ms": "2000"])
+        let started = ContinuousClock.now
+        var sent = 0
+        while ContinuousClock.now - started < .milliseconds(5500) {
+            _ = try await producer.send(KafkaProducerRecord(topic: "busy", value: Support.value("record-\(sent)")))
+            sent += 1
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // One metadata answer after metadata.max.idle.ms (a retriable error asks for it) ...
+        try await cluster.pushRequestErrors(apiKey: 0, errors: [6])
+        _ = try await producer.send(KafkaProducerRecord(topic: "busy", value: Support.value("record-\(sent)")))
+        sent += 1
+        // ... then the move: the next answer must still carry the topic.
+        try await cluster.setPartitionLeader(topic: "busy", partition: 0, broker: 3)
+        for _ in 0..<20 {
+            _ = try await producer.send(KafkaProducerRecord(topic: "busy", value: Support.value("record-\(sent)")))
+            sent += 1
+        }
+        await producer.close()
+        let stored = try await Support.stored(cluster, topic: "busy")
+        let values = (stored[0] ?? []).map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(values == (0..<sent).map { "record-\($0)" })
+    }
+
     @Test func slowBrokerStillDeliversEverything() async throws {
         let cluster = try await KafkaTestCluster.start(brokers: 2, topics: ["slow": 4])
         defer { Task { await cluster.stop() } }

@@ -47,6 +47,9 @@ final class RecordAccumulator: Sendable {
         var partitions: [PartitionQueue] = []
         /// The topic's own partitioner: strategies may differ per topic.
         var partitioner: KafkaPartitioner
+        /// When the topic's newest batch was created: the sender keeps asking for the metadata of
+        /// a topic in use (appends to an open batch do not look it up again).
+        var lastBatchCreatedAt: NIODeadline?
         let partitionerState: KafkaPartitioner.TopicState
 
         init(name: String, settings: TopicSettings) {
@@ -325,6 +328,7 @@ final class RecordAccumulator: Sendable {
                 serial: state.nextSerial,
                 createdAt: now, capacity: size, reservedBytes: size)
             state.nextSerial += 1
+            queues.lastBatchCreatedAt = now
             state.incomplete.insert(batch.serial)
             batch.append(
                 id: id, timestamp: timestamp, key: key, value: value, headers: headers,
@@ -678,6 +682,14 @@ final class RecordAccumulator: Sendable {
 
     /// Whether anything is queued or in flight.
     var hasIncompleteBatches: Bool { state.withLockedValue { !$0.incomplete.isEmpty } }
+
+    /// Each topic with a batch, and when its newest batch was created: what the producer still
+    /// produces to, for `metadata.max.idle.ms`.
+    func lastBatchCreation() -> [(topic: String, createdAt: NIODeadline)] {
+        state.withLockedValue { state in
+            state.topics.compactMap { name, queues in queues.lastBatchCreatedAt.map { (name, $0) } }
+        }
+    }
     /// Bytes of `buffer.memory` in use (tests, metrics).
     var usedMemory: Int { state.withLockedValue { $0.usedMemory } }
 }

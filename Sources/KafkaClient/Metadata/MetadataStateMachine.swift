@@ -30,8 +30,10 @@ struct MetadataStateMachine {
         maxIdle = TimeAmount(configuration.metadataMaxIdle)
     }
 
-    /// Marks `topic` as produced to now (it stays in requests for `metadata.max.idle.ms`).
+    /// Marks `topic` as produced to at `now` (it stays in requests for `metadata.max.idle.ms`
+    /// after the latest such time).
     mutating func want(_ topic: String, now: NIODeadline) {
+        if let known = wantedTopics[topic], known >= now { return }
         wantedTopics[topic] = now
     }
 

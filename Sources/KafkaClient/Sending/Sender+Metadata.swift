@@ -101,6 +101,10 @@ extension Sender {
             logger.error("broker does not support any Metadata version this client speaks")
             return
         }
+        // Sends to a topic whose partitions are known never wait for metadata, so they never
+        // mark it wanted: its batches do. Without this a topic in use for longer than
+        // metadata.max.idle.ms left the requests, and its leaders were never learned again.
+        for (topic, createdAt) in accumulator.lastBatchCreation() { metadataState.want(topic, now: createdAt) }
         let topics = metadataState.requestStarted()
         // As Java's producer asks: auto-creation allowed, so the broker's auto.create.topics.enable
         // decides (and Metadata v1–v3, which cannot say "not allowed", can be used at all).

@@ -325,29 +325,68 @@ def consume_all(bootstrap, topic, partitions):
 def broker_view(values, batches):
     """What a real broker would hold. The mock checks producer sequence numbers only for
     transactional producers, so a batch the idempotent agent sent again after a lost answer is
-    appended twice; a broker drops a batch whose producer id, epoch and base sequence it has.
-    Returns the values kept, the batches dropped as retries and the sequence errors (gaps, or a
-    retry with another record count: what a broker would have refused)."""
-    dropped, seen, following, errors = set(), {}, {}, []
+    appended twice, and a batch sent while an earlier one of its partition was failing is
+    appended ahead of it. A broker drops a batch whose producer id, epoch and base sequence it
+    has, and refuses one beyond the next sequence (OUT_OF_ORDER_SEQUENCE_NUMBER) until the gap
+    is filled, so the producer sends it again after. Returns the values in the order a broker
+    would have appended them, the batches dropped as retries, the batches moved behind an
+    earlier sequence, and the sequence errors (a gap never filled, or a retry with another
+    record count: what a broker would have refused)."""
+    seen, following, held, appended, errors, dropped_ranges = {}, {}, {}, [], [], []
+    dropped = reordered = 0
+
+    def accept(batch):
+        seen[(batch["producer_id"], batch["producer_epoch"], batch["base_sequence"])] = batch["record_count"]
+        following[batch["producer_id"]] = (batch["producer_epoch"], batch["base_sequence"] + batch["record_count"])
+        appended.append((batch["base_offset"], batch["base_offset"] + batch["last_offset_delta"]))
+
     for batch in sorted(batches, key=lambda b: b["base_offset"]):
-        if batch["producer_id"] < 0:
+        producer = batch["producer_id"]
+        if producer < 0:
+            appended.append((batch["base_offset"], batch["base_offset"] + batch["last_offset_delta"]))
             continue
-        key = (batch["producer_id"], batch["producer_epoch"], batch["base_sequence"])
-        first, last = batch["base_offset"], batch["base_offset"] + batch["last_offset_delta"]
-        if key in seen:
-            if seen[key] != batch["record_count"]:
+        key = (producer, batch["producer_epoch"], batch["base_sequence"])
+        first = batch["base_offset"]
+        if key in seen or key in held.get(producer, {}):
+            count = seen.get(key) or held[producer][key]["record_count"]
+            if count != batch["record_count"]:
                 errors.append(f"offset {first}: sequence {key[2]} again with another record count")
-            dropped.add((first, last))
+            dropped_ranges.append((first, first + batch["last_offset_delta"]))
+            dropped += 1
             continue
-        epoch, expected = following.get(batch["producer_id"], (batch["producer_epoch"], 0))
+        epoch, expected = following.get(producer, (batch["producer_epoch"], 0))
         if epoch != batch["producer_epoch"]:
             expected = 0
+        if batch["base_sequence"] > expected:
+            held.setdefault(producer, {})[key] = batch
+            continue
         if batch["base_sequence"] != expected:
             errors.append(f"offset {first}: sequence {batch['base_sequence']}, expected {expected}")
-        seen[key] = batch["record_count"]
-        following[batch["producer_id"]] = (batch["producer_epoch"], batch["base_sequence"] + batch["record_count"])
-    offsets = {o for first, last in dropped for o in range(first, last + 1)}
-    return [v for v in values if v[1] not in offsets], len(dropped), errors
+        accept(batch)
+        while True:
+            epoch, expected = following[producer]
+            waiting = held.get(producer, {}).pop((producer, epoch, expected), None)
+            if waiting is None:
+                break
+            reordered += 1
+            accept(waiting)
+    for producer, waiting in held.items():
+        for (_, epoch, sequence), batch in sorted(waiting.items()):
+            errors.append(f"offset {batch['base_offset']}: sequence {sequence} never became next: a gap")
+    by_offset = {v[1]: v for v in values}
+    kept, taken = [], set()
+    for first, last in appended:
+        for offset in range(first, last + 1):
+            if offset in by_offset and offset not in taken:
+                kept.append(by_offset[offset])
+                taken.add(offset)
+    # Values of no accepted or dropped batch (a gap never filled) keep offset order at the end.
+    kept += [
+        v
+        for v in sorted(values, key=lambda v: v[1])
+        if v[1] not in taken and not any(a <= v[1] <= b for a, b in dropped_ranges)
+    ]
+    return kept, dropped, reordered, errors
 
 
 def account(expected, values):
@@ -496,7 +535,7 @@ def main(argv):
             exit_code = "killed after 90 s"
         agent_stderr.close()
 
-        values, stored_count, resent, sequence_errors = [], 0, 0, []
+        values, stored_count, resent, reordered, sequence_errors = [], 0, 0, 0, []
         for topic, partitions in TOPICS.items():
             consumed = consume_all(cluster.bootstrap, topic, partitions)
             stored_count += len(consumed)
@@ -504,9 +543,10 @@ def main(argv):
                 with lock:
                     batches = guarded(cluster, {"cmd": "batches", "topic": topic, "partition": partition})["batches"]
                 # Partitions are numbered per topic; streams are unique across topics.
-                kept, dropped, errors = broker_view([v for v in consumed if v[0] == partition], batches)
+                kept, dropped, moved, errors = broker_view([v for v in consumed if v[0] == partition], batches)
                 values += [(f"{topic}/{p}", o, v) for p, o, v in kept]
                 resent += dropped
+                reordered += moved
                 sequence_errors += [f"{topic}/{partition} {e}" for e in errors]
         accounting = account(written, values)
         elapsed = samples[-1]["t"] if samples else 0
@@ -540,6 +580,7 @@ def main(argv):
             "records_stored_by_the_mock": stored_count,
             "records_kept_by_a_broker": len(values),
             "batches_resent_after_lost_answers": resent,
+            "batches_reordered": reordered,
             "records_acknowledged_metric": final_acked,
             **accounting,
             "records_per_second": round(sum(written.values()) / elapsed) if elapsed else None,

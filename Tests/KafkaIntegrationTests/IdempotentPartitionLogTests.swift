@@ -61,3 +61,38 @@ struct IdempotentPartitionLogTests {
         #expect(log.records.count == 5)
     }
 }
+
+extension IdempotentPartitionLogTests {
+    @Test func aBatchStoredAheadOfAFailedOneIsMovedBehindIt() {
+        // Sequence 3 was appended while sequence 0 was failing; 0 came later, then 5.
+        let batches = [
+            Self.batch(0, count: 2, sequence: 3), Self.batch(2, count: 3, sequence: 0),
+            Self.batch(5, count: 1, sequence: 5),
+        ]
+        let log = IdempotentPartitionLog(records: Self.records(0..<6), batches: batches)
+        #expect(log.records.map(\.offset) == [2, 3, 4, 0, 1, 5])
+        #expect(log.reorderedBatches == 1)
+        #expect(log.resentBatches == 0)
+        #expect(log.sequenceErrors.isEmpty)
+    }
+
+    @Test func aHeldBatchStoredAgainIsDroppedOnce() {
+        // Sequence 3 stored ahead, then again (a lost answer), then the failed sequence 0.
+        let batches = [
+            Self.batch(0, count: 2, sequence: 3), Self.batch(2, count: 2, sequence: 3),
+            Self.batch(4, count: 3, sequence: 0),
+        ]
+        let log = IdempotentPartitionLog(records: Self.records(0..<7), batches: batches)
+        #expect(log.records.map(\.offset) == [4, 5, 6, 0, 1])
+        #expect(log.resentBatches == 1)
+        #expect(log.sequenceErrors.isEmpty)
+    }
+
+    @Test func aGapNeverFilledIsNamed() {
+        let batches = [Self.batch(0, count: 3, sequence: 0), Self.batch(3, count: 2, sequence: 7)]
+        let log = IdempotentPartitionLog(records: Self.records(0..<5), batches: batches)
+        #expect(log.sequenceErrors.count == 1)
+        #expect(log.sequenceErrors.first?.contains("sequence 7") == true)
+        #expect(log.records.map(\.offset) == [0, 1, 2, 3, 4], "kept in the count, at the end")
+    }
+}

@@ -108,10 +108,10 @@ struct MetricsServerLimitTests {
             idleTimeout: .milliseconds(300))
         let fd = try Self.connectSilently(server.boundAddress)
         defer { close(fd) }
-        let started = ContinuousClock.now
+        // 0 means the server closed it; -1 would be our own 10 s receive timeout. No bound on the
+        // time itself: on a loaded CI machine the 300 ms idle timeout may fire seconds late.
         let result = await Task.detached { Self.readUntilClosed(fd) }.value
-        #expect(result == 0, "the server closed the connection")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(result == 0, "the server closed the connection before the client's 10 s timeout")
     }
 
     @Test func connectionsBeyondTheLimitAreClosedWhileTheOthersAreServed() async throws {

@@ -107,18 +107,28 @@ public final class SecurityFront: Sendable {
     private static let certificateDirectory = Result<URL, any Error>(catching: {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "tributary-certs-\(ProcessInfo.processInfo.processIdentifier)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [
-            try KafkaTestCluster.repositoryRoot().appendingPathComponent("scripts/make_test_certs.sh").path,
-            directory.path,
-        ]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let script = try KafkaTestCluster.repositoryRoot().appendingPathComponent("scripts/make_test_certs.sh").path
+        guard runToCompletion(["/bin/bash", script, directory.path]) == 0 else {
             throw KafkaTestClusterError(
                 code: .driverFailedToStart, message: "scripts/make_test_certs.sh failed", command: "certificates")
         }
         return directory
     })
+
+    /// posix_spawn and a blocking waitpid rather than Foundation's `Process`: this runs inside a
+    /// `static let` initializer on a cooperative thread, where `waitUntilExit` once missed the
+    /// child's exit (a zombie left, every test waiting on the initializer hung).
+    private static func runToCompletion(_ arguments: [String]) -> CInt {
+        var argv = arguments.map { strdup($0) }
+        argv.append(nil)
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        guard posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0 else { return -1 }
+        var status: CInt = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { return -1 }
+        }
+        // WIFEXITED / WEXITSTATUS, which Swift does not import as macros.
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : -1
+    }
 }

@@ -41,7 +41,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_produce import CLOCK_TICKS, ROOT, BenchError, Cluster  # noqa: E402
+from bench_many_files import process_sample  # noqa: E402
+from bench_produce import ROOT, BenchError, Cluster  # noqa: E402
 
 TOPICS = {"soak-files": 6, "soak-socket": 6}
 PADDING = "x" * 80
@@ -232,18 +233,6 @@ def guarded(cluster, command):
     except OSError as error:
         raise BenchError(f"the mock cluster's driver is gone (exit status {cluster.process.poll()}, "
                          f"{type(error).__name__}); see its cluster.log")
-
-
-def process_sample(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rpartition(")")[2].split()
-    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    rss_kib = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss_kib = int(line.split()[1])
-    return cpu, rss_kib / 1024, len(os.listdir(f"/proc/{pid}/fd"))
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):

@@ -649,15 +649,22 @@ def start_cluster(args):
 
 
 def die_with_parent():
-    """Ask Linux to SIGTERM us when the parent (the test process) dies."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-        libc.prctl.restype = ctypes.c_int
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    """SIGTERM ourselves when the parent (the test process) dies.
+
+    Not PR_SET_PDEATHSIG: Linux sends that when the parent *thread* that forked us exits, and the
+    Swift tests launch drivers from dispatch worker threads, which exit whenever the pool shrinks;
+    a healthy test then lost its cluster mid-command. Being re-parented is the process-wide sign.
+    """
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def serve(args):

@@ -303,11 +303,10 @@ extension AgentBinaryTests {
             #expect(silent.observed.connections >= 1, "the agent never tried the silent address")
             try await Task.sleep(for: .milliseconds(500))
             try await cluster.setBrokerUp(1)
-            let started = ContinuousClock.now
-            let delivered = await Self.waitForWatermarks(cluster, ["files": 50], timeout: .seconds(20))
+            // Without request.timeout.ms (2 s) the agent would wait on the silent address for good;
+            // the generous bound only tells that from a slow machine (no wall-clock claim).
+            let delivered = await Self.waitForWatermarks(cluster, ["files": 50], timeout: .seconds(60))
             #expect(delivered, "stderr: \(agent.stderr.suffix(3000))")
-            // request.timeout.ms is 2 s: delivery must not wait for much more than that.
-            #expect(ContinuousClock.now - started < .seconds(10))
             #expect(silent.observed.bytes > 0, "a request was sent to the silent address")
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit() == 0, "stderr: \(agent.stderr.suffix(3000))")

@@ -68,7 +68,7 @@ struct ProducerCancellationTests {
         let cancelled = ContinuousClock.now
         task.cancel()
         let result = await task.result
-        #expect(ContinuousClock.now - cancelled < .seconds(15), "ended well before max.block.ms (60 s)")
+        #expect(ContinuousClock.now - cancelled < .seconds(45), "ended before max.block.ms (60 s)")
         #expect(Self.code(result) == .cancelled)
         await producer.close()
         await broker.stop()
@@ -85,7 +85,7 @@ struct ProducerCancellationTests {
         let closing = ContinuousClock.now
         await producer.close()
         let result = await task.result
-        #expect(ContinuousClock.now - closing < .seconds(15), "ended well before max.block.ms (60 s)")
+        #expect(ContinuousClock.now - closing < .seconds(45), "ended before max.block.ms (60 s)")
         #expect(Self.code(result) == .producerClosed)
         await broker.stop()
     }
@@ -96,7 +96,7 @@ struct ProducerCancellationTests {
         await producer.close()
         let started = ContinuousClock.now
         let result = await Result(catching: { try await producer.send(Self.record()) })
-        #expect(ContinuousClock.now - started < .seconds(15), "ended well before max.block.ms (60 s)")
+        #expect(ContinuousClock.now - started < .seconds(45), "ended before max.block.ms (60 s)")
         #expect(Self.code(result) == .producerClosed)
         await broker.stop()
     }
@@ -118,7 +118,7 @@ struct ProducerCancellationTests {
         let cancelled = ContinuousClock.now
         waiting.cancel()
         let waitResult = await waiting.result
-        #expect(ContinuousClock.now - cancelled < .seconds(15), "ended well before max.block.ms (60 s)")
+        #expect(ContinuousClock.now - cancelled < .seconds(45), "ended before max.block.ms (60 s)")
         #expect(Self.code(waitResult) == .cancelled)
         if case .failure(let error as KafkaProducerError) = waitResult {
             #expect(error.acceptedRecordCount == 0)
@@ -126,7 +126,7 @@ struct ProducerCancellationTests {
 
         let closing = ContinuousClock.now
         await producer.close(timeout: .milliseconds(300))
-        #expect(ContinuousClock.now - closing < .seconds(20), "well before delivery.timeout.ms (120 s)")
+        #expect(ContinuousClock.now - closing < .seconds(90), "ended before delivery.timeout.ms (120 s)")
         let firstResult = await first.result
         #expect(Self.code(firstResult) == .producerClosed, "\(firstResult)")
         await broker.stop()

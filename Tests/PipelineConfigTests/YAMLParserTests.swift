@@ -96,7 +96,8 @@ struct YAMLParserTests {
             #expect(error.problem == "flow collections nested deeper than 1024 levels")
             #expect(error.mark == YAMLMark(line: 2, column: 11 + 1025))
         }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // Catches work that grows with the depth beyond reason, not a slow machine.
+        #expect(ContinuousClock.now - started < .seconds(60))
         // Brackets that close again never add up, however many there are.
         let wide = "a: [" + String(repeating: "[1], ", count: 5000) + "[]]\n"
         #expect(throws: Never.self) { try YAMLParser.parse(wide) }

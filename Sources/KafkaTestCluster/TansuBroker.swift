@@ -17,7 +17,7 @@ import Foundation
 /// ```
 ///
 /// The broker dies with the driver, and the driver with the test process (stdin closes,
-/// PR_SET_PDEATHSIG), so no broker outlives a crashed test.
+/// or it sees itself re-parented), so no broker outlives a crashed test.
 public final class TansuBroker: Sendable {
     /// `127.0.0.1:port`.
     public let bootstrapServers: String

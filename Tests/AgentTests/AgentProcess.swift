@@ -181,13 +181,15 @@ final class AgentProcess: @unchecked Sendable {
 
 /// A NOTIFY_SOCKET: a datagram socket collecting what the agent tells "systemd".
 final class NotifyListener: @unchecked Sendable {
-    // @unchecked: `received` is guarded by `lock`; the descriptor is closed once.
+    // @unchecked: `received` is guarded by `lock`; the descriptor is closed once, by its thread.
     let path: String
     private let descriptor: CInt
     private let lock = NSLock()
     private var received: [String] = []
     private var thread: Thread?
     private var isClosed = false
+    /// Signalled by the receiving thread once it has closed the descriptor.
+    private let finished = DispatchSemaphore(value: 0)
 
     init(path: String) throws {
         self.path = path
@@ -205,7 +207,13 @@ final class NotifyListener: @unchecked Sendable {
         thread.start()
     }
 
+    /// The thread closes the descriptor itself on its way out: closed from another thread, its
+    /// number could be reused (by a socket of the test process) before this poll or recv runs.
     private func receive() {
+        defer {
+            Glibc.close(descriptor)
+            finished.signal()
+        }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             var pollDescriptor = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
@@ -228,8 +236,7 @@ final class NotifyListener: @unchecked Sendable {
             return !isClosed
         }
         if first {
-            Thread.sleep(forTimeInterval: 0.15)
-            Glibc.close(descriptor)
+            finished.wait()
             unlink(path)
         }
     }

@@ -16,6 +16,8 @@ final class SilentBroker: @unchecked Sendable {
     private var acceptedCount = 0
     private var bytesRead = 0
     private var isClosed = false
+    /// Signalled by the thread once it has closed every socket.
+    private let finished = DispatchSemaphore(value: 0)
 
     init() throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -49,11 +51,18 @@ final class SilentBroker: @unchecked Sendable {
     /// Connections accepted so far, and the bytes read from them: proof that a client came.
     var observed: (connections: Int, bytes: Int) { lock.withLock { (acceptedCount, bytesRead) } }
 
+    /// Only this thread closes the sockets, on its way out: closed from another thread, a
+    /// number could be reused (by a socket of the test process) before this poll or recv runs.
     private func serve() {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let open = lock.withLock { isClosed ? nil : connections }
-            guard let open else { return }
+            guard let open else {
+                for descriptor in lock.withLock({ connections }) { Glibc.close(descriptor) }
+                Glibc.close(listener)
+                finished.signal()
+                return
+            }
             var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
             descriptors += open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             guard poll(&descriptors, nfds_t(descriptors.count), 100) > 0 else { continue }
@@ -81,17 +90,12 @@ final class SilentBroker: @unchecked Sendable {
         }
     }
 
+    /// Returns once the thread has closed the listener and every connection.
     func close() {
-        let toClose = lock.withLock { () -> [CInt]? in
-            guard !isClosed else { return nil }
-            isClosed = true
-            defer { connections = [] }
-            return connections
+        let first = lock.withLock { () -> Bool in
+            defer { isClosed = true }
+            return !isClosed
         }
-        guard let toClose else { return }
-        // Let the thread's poll round end before its descriptors go.
-        Thread.sleep(forTimeInterval: 0.15)
-        for descriptor in toClose { Glibc.close(descriptor) }
-        Glibc.close(listener)
+        if first { finished.wait() }
     }
 }

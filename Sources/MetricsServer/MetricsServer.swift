@@ -56,10 +56,9 @@ public final class MetricsServer: Service, Sendable {
                 guard connections.admit(channel, limit: maxConnections) else {
                     return channel.close()
                 }
-                return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandlers([
-                        IdleStateHandler(readTimeout: idleTimeout), MetricsHTTPHandler(endpoint: endpoint),
-                    ])
+                return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        IdleStateHandler(readTimeout: idleTimeout), MetricsHTTPHandler(endpoint: endpoint))
                 }
             }
         let channel: any Channel

@@ -41,7 +41,7 @@ final class AgentProcess: @unchecked Sendable {
         configPath = directory.appendingPathComponent("pipeline.yaml")
         try pipeline.write(to: configPath, atomically: true, encoding: .utf8)
         stderrPath = directory.appendingPathComponent("stderr.log")
-        FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
         notifications = try NotifyListener(path: directory.appendingPathComponent("notify.sock").path)
         var ends: [CInt] = [0, 0]
         guard pipe(&ends) == 0 else { throw POSIXError(.EMFILE) }
@@ -325,7 +325,7 @@ enum SocketWriter {
 /// Appends `text` to the file at `url`, creating it when missing (as a log writer would).
 func appendToFile(_ url: URL, _ text: String) throws {
     if !FileManager.default.fileExists(atPath: url.path) {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
     }
     let handle = try FileHandle(forWritingTo: url)
     handle.seekToEndOfFile()

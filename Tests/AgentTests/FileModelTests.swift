@@ -47,7 +47,7 @@ extension AgentBinaryTests {
             try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
             // The files the globs match now; writes go to one of them.
             var live = [logs.appendingPathComponent("app.log")]
-            FileManager.default.createFile(atPath: live[0].path, contents: nil)
+            _ = FileManager.default.createFile(atPath: live[0].path, contents: nil)
             let pipeline = """
                 kafka:
                   bootstrap_servers: [\(cluster.bootstrapServers)]
@@ -113,7 +113,7 @@ extension AgentBinaryTests {
                     rotations += 1
                     let file = live.randomElement(using: &random)!
                     try FileManager.default.moveItem(at: file, to: URL(fileURLWithPath: file.path + ".\(rotations)"))
-                    FileManager.default.createFile(atPath: file.path, contents: nil)
+                    _ = FileManager.default.createFile(atPath: file.path, contents: nil)
                 case .copytruncate:
                     rotations += 1
                     let file = live.randomElement(using: &random)!
@@ -128,7 +128,7 @@ extension AgentBinaryTests {
                     created += 1
                     let file = logs.appendingPathComponent("new-\(created).log")
                     let content = lines(Int.random(in: 0...50, using: &random)).map { $0 + "\n" }.joined()
-                    FileManager.default.createFile(atPath: file.path, contents: Data(content.utf8))
+                    _ = FileManager.default.createFile(atPath: file.path, contents: Data(content.utf8))
                     live.append(file)
                 case .restart:
                     agent?.signal(SIGTERM)

@@ -228,7 +228,7 @@ extension AgentBinaryTests {
             defer { try? FileManager.default.removeItem(at: directory) }
             let socketPath = directory.appendingPathComponent("metrics.sock").path
             // Something else (not a socket) holds the path.
-            FileManager.default.createFile(atPath: socketPath, contents: Data("not a socket".utf8))
+            _ = FileManager.default.createFile(atPath: socketPath, contents: Data("not a socket".utf8))
             let pipeline = AgentSignalTests.pipeline(cluster, topic: "unused").replacingOccurrences(
                 of: "agent:\n", with: "agent:\n  metrics_listen: unix:\(socketPath)\n")
             let agent = try AgentProcess(pipeline: pipeline, directory: directory)

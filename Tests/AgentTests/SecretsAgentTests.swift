@@ -49,7 +49,7 @@ extension AgentBinaryTests {
         static func appendLines(_ range: Range<Int>, in directory: URL) throws {
             let path = directory.appendingPathComponent("app.log").path
             if !FileManager.default.fileExists(atPath: path) {
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
             }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             try handle.seekToEnd()

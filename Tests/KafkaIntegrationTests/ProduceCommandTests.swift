@@ -21,8 +21,8 @@ struct ProduceCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let paths = ["stdin", "stdout", "stderr"].map { directory.appendingPathComponent($0) }
         try input.write(to: paths[0])
-        FileManager.default.createFile(atPath: paths[1].path, contents: nil)
-        FileManager.default.createFile(atPath: paths[2].path, contents: nil)
+        _ = FileManager.default.createFile(atPath: paths[1].path, contents: nil)
+        _ = FileManager.default.createFile(atPath: paths[2].path, contents: nil)
         let process = Process()
         process.executableURL = executable
         process.arguments = ["produce"] + arguments

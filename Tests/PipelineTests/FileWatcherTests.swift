@@ -76,7 +76,7 @@ struct FileWatcherTests {
         #expect(watcher.drain().isEmpty)
 
         let path = directory + "/app.log"
-        FileManager.default.createFile(atPath: path, contents: Data("one\n".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("one\n".utf8))
         #expect(watcher.drain().namesChanged)
 
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)

@@ -33,7 +33,7 @@ struct SourceMetricsTests {
         // 40 short lines and 3 over max_record_bytes (100), which are truncated.
         var text = (0..<40).map { "line \($0)\n" }.joined()
         text += (0..<3).map { "long \($0) " + String(repeating: "x", count: 150) + "\n" }.joined()
-        FileManager.default.createFile(atPath: log, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: log, contents: Data(text.utf8))
 
         let configuration = try PipelineConfiguration.parse(
             """

@@ -46,8 +46,9 @@ extension Sender {
         for batch in request.batches where batch.needsEncoding && batch.settings.compression.isExpensive {
             pending.remainingEncodes += 1
             let (writer, producerState) = batch.takeWriterForEncoding()
+            // The encoder completes on this loop, which owns `pending`.
             encoder.encode(writer, compression: batch.settings.compression, producerState: producerState, on: eventLoop)
-                .whenComplete { result in
+                .assumeIsolated().whenComplete { result in
                     switch result {
                     case .success(let bytes): batch.installEncoded(bytes, producerState: producerState)
                     case .failure(let error): pending.encodeErrors[batch.serial] = error

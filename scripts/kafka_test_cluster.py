@@ -181,6 +181,20 @@ TIMESTAMP_TYPES = {
 }
 
 
+def record_of(message):
+    """A consumed message as the JSON the Swift side decodes (bytes in base64)."""
+    ts_type, ts = message.timestamp()
+    return {
+        "partition": message.partition(),
+        "offset": message.offset(),
+        "timestamp": ts,
+        "timestamp_type": TIMESTAMP_TYPES.get(ts_type, "none"),
+        "key": b64(message.key()),
+        "value": b64(message.value()),
+        "headers": [[name, b64(value)] for name, value in (message.headers() or [])],
+    }
+
+
 class Verifier:
     """The clients that observe the cluster independently of the code under test."""
 
@@ -272,16 +286,7 @@ class Verifier:
                     high = pending.get(partition)
                     if high is None or message.offset() >= high:
                         continue
-                    ts_type, ts = message.timestamp()
-                    records.append({
-                        "partition": partition,
-                        "offset": message.offset(),
-                        "timestamp": ts,
-                        "timestamp_type": TIMESTAMP_TYPES.get(ts_type, "none"),
-                        "key": b64(message.key()),
-                        "value": b64(message.value()),
-                        "headers": [[name, b64(value)] for name, value in (message.headers() or [])],
-                    })
+                    records.append(record_of(message))
                     if message.offset() >= high - 1:
                         del pending[partition]
         finally:
@@ -748,16 +753,7 @@ def read_topic(bootstrap, topic, expect, timeout_ms, settle_ms=2000):
                                       f"{error.name()}: {error.str()}")
                 at_end.discard(partition)
                 last_record = time.monotonic()
-                ts_type, ts = message.timestamp()
-                records.append({
-                    "partition": partition,
-                    "offset": message.offset(),
-                    "timestamp": ts,
-                    "timestamp_type": TIMESTAMP_TYPES.get(ts_type, "none"),
-                    "key": b64(message.key()),
-                    "value": b64(message.value()),
-                    "headers": [[name, b64(value)] for name, value in (message.headers() or [])],
-                })
+                records.append(record_of(message))
     finally:
         consumer.close()
     records.sort(key=lambda r: (r["partition"], r["offset"]))

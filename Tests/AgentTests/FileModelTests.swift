@@ -19,18 +19,6 @@ extension AgentBinaryTests {
             case write, rotate, copytruncate, delete, create, restart, kill, outage
         }
 
-        /// A small seeded generator (SplitMix64), so a failing seed can be run again.
-        struct Generator: RandomNumberGenerator {
-            var state: UInt64
-            mutating func next() -> UInt64 {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
-        }
-
         static var seeds: [UInt64] {
             let count = ProcessInfo.processInfo.environment["TRIBUTARY_FILE_MODEL_SEEDS"].flatMap(Int.init) ?? 3
             return (0..<UInt64(count)).map { 1000 + $0 }
@@ -38,7 +26,7 @@ extension AgentBinaryTests {
 
         @Test(arguments: seeds)
         func randomOperationsLoseNothing(seed: UInt64) async throws {
-            var random = Generator(state: seed)
+            var random = SeededGenerator(state: seed)
             let cluster = try await KafkaTestCluster.start(brokers: 1, topics: ["lines": 2])
             defer { Task { await cluster.stop() } }
             let directory = try AgentProcess.makeDirectory()
